@@ -1,0 +1,1 @@
+"""mailbot: the mail daemon of a council's Customer Feedback Team."""

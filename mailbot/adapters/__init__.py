@@ -1,0 +1,1 @@
+"""The imperative shell's edges: the only code that touches mail servers and the database."""

@@ -1,0 +1,136 @@
+"""Tables, as SQLAlchemy 2 declarative models. Only the repository uses them.
+
+Times are stored as UTC and returned aware; dates (due dates) are London calendar dates.
+Raw messages are stored byte for byte: they are the record if anything is disputed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware in Python, naive UTC in the column: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime, dt.date: Date, list[str]: JSON}
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(16))
+    service: Mapped[str | None] = mapped_column(String(64))
+    directorate: Mapped[str | None] = mapped_column(String(64))
+    ombudsman: Mapped[str | None] = mapped_column(String(16))
+    contact_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime]
+    acknowledge_due: Mapped[dt.date | None]
+    acknowledged_on: Mapped[dt.date | None]
+    response_due: Mapped[dt.date | None]
+    __table_args__ = (
+        Index("ix_cases_status_due", "status", "response_due"),
+        Index("ix_cases_service_status", "service", "status"),
+    )
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    mailbox: Mapped[str | None] = mapped_column(String(64))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    references: Mapped[list[str]]
+    from_name: Mapped[str] = mapped_column(String(200))
+    from_email: Mapped[str] = mapped_column(String(320))
+    to: Mapped[list[str]]
+    subject: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime]
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int]
+
+
+class AttachmentRow(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(320))
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    template: Mapped[str] = mapped_column(String(40))
+    envelope_from: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_try: Mapped[dt.datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[dt.datetime | None]
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_try"),)
+
+
+class QuarantineRow(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    size: Mapped[int]
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw_sha256: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,265 @@
+"""The only code that reads or writes the database.
+
+The write side is a transaction object (`SqlTransaction`) that services use for one unit of
+work; the read side returns plain dictionaries shaped like the CLI's JSON contracts, so
+that nothing above this module sees a SQLAlchemy object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from mailbot.adapters.db.migrate import migrate
+from mailbot.adapters.db.orm import (
+    AttachmentRow,
+    CaseRow,
+    EventRow,
+    MessageRow,
+    OutboxRow,
+    QuarantineRow,
+)
+from mailbot.domain.model import EventRecord, Inbound, NewCase
+from mailbot.domain.workdays import LONDON
+from mailbot.services.ports import CaseFilter, OutboundMail, QueuedItem, StoredCase
+
+
+def make_engine(url: str) -> Engine:
+    """SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL is used as it comes."""
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    return engine
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.astimezone(LONDON).isoformat(timespec="seconds") if moment else None
+
+
+class SqlTransaction:
+    """One unit of work; everything added commits together or not at all."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def find_duplicate(self, inbound: Inbound) -> str | None:
+        """Same bytes, or the same Message-ID from the same sender, is the same message."""
+        same_bytes = self.session.scalar(
+            select(MessageRow.id).where(MessageRow.raw_sha256 == inbound.raw_sha256))
+        if same_bytes is not None:
+            return f"same bytes as message {same_bytes}"
+        if inbound.message_id and inbound.from_:
+            same_id = self.session.scalar(
+                select(MessageRow.id).where(
+                    MessageRow.message_id == inbound.message_id,
+                    MessageRow.direction == "in",
+                    func.lower(MessageRow.from_email) == inbound.from_.email.lower(),
+                ).limit(1))
+            if same_id is not None:
+                return f"same Message-ID and sender as message {same_id}"
+        return None
+
+    def reference_taken(self, reference: str) -> bool:
+        return self.session.scalar(
+            select(CaseRow.id).where(CaseRow.reference == reference)) is not None
+
+    def add_case(self, case: NewCase, reference: str, token: str) -> StoredCase:
+        row = CaseRow(
+            reference=reference, token=token, kind=case.kind.value, stage=case.stage,
+            status="open", service=case.service, directorate=case.directorate,
+            ombudsman=case.ombudsman.value if case.ombudsman else None,
+            contact_name=case.contact.name if case.contact else "",
+            contact_email=case.contact.email if case.contact else None,
+            subject=case.subject, received_at=case.received_at,
+            acknowledge_due=case.acknowledge_due, acknowledged_on=case.acknowledged_on,
+            response_due=case.response_due,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return StoredCase(row.id, reference, token)
+
+    def add_inbound(self, case_id: int | None, inbound: Inbound, mailbox: str,
+                    at: dt.datetime) -> int:
+        row = MessageRow(
+            case_id=case_id, direction="in", mailbox=mailbox, message_id=inbound.message_id,
+            in_reply_to=inbound.in_reply_to, references=list(inbound.references),
+            from_name=inbound.from_.name if inbound.from_ else "",
+            from_email=inbound.from_.email if inbound.from_ else "",
+            to=[a.email for a in (*inbound.to, *inbound.cc)], subject=inbound.subject,
+            text=inbound.text, at=at, raw=inbound.raw, raw_sha256=inbound.raw_sha256,
+            size=inbound.size,
+        )
+        self.session.add(row)
+        self.session.flush()
+        self.session.add_all(
+            AttachmentRow(message_pk=row.id, filename=a.filename, content_type=a.content_type,
+                          size=a.size, sha256=a.sha256)
+            for a in inbound.attachments)
+        return row.id
+
+    def add_events(self, case_id: int, events: tuple[EventRecord, ...], at: dt.datetime) -> None:
+        self.session.add_all(
+            EventRow(case_id=case_id, at=at, kind=e.kind, actor=e.actor, detail=e.detail)
+            for e in events)
+
+    def queue(self, case_id: int | None, mail: OutboundMail, at: dt.datetime) -> int:
+        """Store the outgoing message and its outbox item; the sender delivers it later."""
+        message = MessageRow(
+            case_id=case_id, direction="out", mailbox=None, message_id=mail.message_id,
+            in_reply_to=mail.in_reply_to, references=[], from_name=mail.from_.name,
+            from_email=mail.from_.email, to=list(mail.recipients), subject=mail.subject,
+            text=mail.text, at=at, raw=mail.raw, raw_sha256=mail.sha256, size=len(mail.raw),
+        )
+        self.session.add(message)
+        self.session.flush()
+        item = OutboxRow(message_pk=message.id, case_id=case_id, template=mail.template,
+                         envelope_from=mail.envelope_from, status="queued", attempts=0,
+                         next_try=at)
+        self.session.add(item)
+        self.session.flush()
+        return item.id
+
+    def quarantine(self, raw: bytes, sha256: str, mailbox: str | None, reason: str,
+                   at: dt.datetime) -> tuple[int, bool]:
+        """Keep bytes we cannot handle; the same bytes twice are kept once."""
+        existing = self.session.scalar(
+            select(QuarantineRow.id).where(QuarantineRow.raw_sha256 == sha256))
+        if existing is not None:
+            return existing, False
+        row = QuarantineRow(mailbox=mailbox, received_at=at, reason=reason, size=len(raw),
+                            raw=raw, raw_sha256=sha256)
+        self.session.add(row)
+        self.session.flush()
+        return row.id, True
+
+    def due_outbox(self, now: dt.datetime, limit: int) -> list[QueuedItem]:
+        rows = self.session.execute(
+            select(OutboxRow, MessageRow)
+            .join(MessageRow, OutboxRow.message_pk == MessageRow.id)
+            .where(OutboxRow.status == "queued", OutboxRow.next_try <= now)
+            .order_by(OutboxRow.id).limit(limit)).all()
+        return [QueuedItem(o.id, o.envelope_from, tuple(m.to), m.raw, o.attempts)
+                for o, m in rows]
+
+    def mark_sent(self, item_id: int, at: dt.datetime) -> None:
+        row = self.session.get_one(OutboxRow, item_id)
+        row.status, row.sent_at, row.attempts, row.last_error = "sent", at, row.attempts + 1, None
+
+    def mark_retry(self, item_id: int, error: str, next_try: dt.datetime) -> None:
+        row = self.session.get_one(OutboxRow, item_id)
+        row.attempts, row.last_error, row.next_try = row.attempts + 1, error, next_try
+
+    def mark_failed(self, item_id: int, error: str) -> None:
+        row = self.session.get_one(OutboxRow, item_id)
+        row.status, row.attempts, row.last_error = "failed", row.attempts + 1, error
+
+
+class SqlStore:
+    """The database behind mailbot: transactions for services, plain data for the CLI."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        migrate(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self._sessions.begin() as session:
+            yield SqlTransaction(session)
+
+    def _case_dict(self, row: CaseRow) -> dict[str, Any]:
+        return {
+            "reference": row.reference,
+            "kind": row.kind,
+            "stage": row.stage,
+            "status": row.status,
+            "service": row.service,
+            "directorate": row.directorate,
+            "contact": {"name": row.contact_name, "email": row.contact_email},
+            "subject": row.subject,
+            "received_at": _iso(row.received_at),
+            "acknowledge_due": row.acknowledge_due.isoformat() if row.acknowledge_due else None,
+            "acknowledged_on": row.acknowledged_on.isoformat() if row.acknowledged_on else None,
+            "response_due": row.response_due.isoformat() if row.response_due else None,
+            "ombudsman": row.ombudsman,
+        }
+
+    def cases(self, where: CaseFilter) -> list[dict[str, Any]]:
+        query = select(CaseRow).order_by(CaseRow.received_at, CaseRow.id)
+        if where.status:
+            query = query.where(CaseRow.status == where.status)
+        if where.kind:
+            query = query.where(CaseRow.kind == where.kind)
+        if where.service == "triage":
+            query = query.where(CaseRow.service.is_(None))
+        elif where.service:
+            query = query.where(CaseRow.service == where.service)
+        with self._sessions() as session:
+            return [self._case_dict(r) for r in session.scalars(query)]
+
+    def case_detail(self, reference: str) -> dict[str, Any] | None:
+        with self._sessions() as session:
+            row = session.scalar(select(CaseRow).where(
+                func.upper(CaseRow.reference) == reference.strip().upper()))
+            if row is None:
+                return None
+            detail = self._case_dict(row)
+            messages = session.scalars(select(MessageRow).where(MessageRow.case_id == row.id)
+                                       .order_by(MessageRow.at, MessageRow.id)).all()
+            attachments = session.scalars(select(AttachmentRow).where(
+                AttachmentRow.message_pk.in_([m.id for m in messages]))).all()
+            detail["messages"] = [{
+                "direction": m.direction,
+                "from": m.from_email,
+                "to": m.to,
+                "subject": m.subject,
+                "text": m.text,
+                "at": _iso(m.at),
+                "message_id": m.message_id,
+                "attachments": [{"filename": a.filename, "content_type": a.content_type,
+                                 "size": a.size, "sha256": a.sha256}
+                                for a in attachments if a.message_pk == m.id],
+            } for m in messages]
+            detail["events"] = [{"at": _iso(e.at), "kind": e.kind, "actor": e.actor,
+                                 "detail": e.detail}
+                                for e in session.scalars(select(EventRow).where(
+                                    EventRow.case_id == row.id).order_by(EventRow.id))]
+            return detail
+
+    def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
+        query = (select(OutboxRow, MessageRow, CaseRow.reference)
+                 .join(MessageRow, OutboxRow.message_pk == MessageRow.id)
+                 .outerjoin(CaseRow, OutboxRow.case_id == CaseRow.id)
+                 .order_by(OutboxRow.id))
+        if status:
+            query = query.where(OutboxRow.status == status)
+        with self._sessions() as session:
+            return [{
+                "id": o.id, "case": ref, "to": m.to, "subject": m.subject,
+                "template": o.template, "status": o.status, "attempts": o.attempts,
+                "created_at": _iso(m.at), "sent_at": _iso(o.sent_at), "error": o.last_error,
+                "message_id": m.message_id, "raw": m.raw.decode("utf-8", errors="replace"),
+            } for o, m, ref in session.execute(query)]
+
+    def quarantined(self) -> list[dict[str, Any]]:
+        with self._sessions() as session:
+            return [{"id": q.id, "mailbox": q.mailbox, "received_at": _iso(q.received_at),
+                     "reason": q.reason, "size": q.size}
+                    for q in session.scalars(select(QuarantineRow).order_by(QuarantineRow.id))]

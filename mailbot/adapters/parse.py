@@ -1,0 +1,209 @@
+"""Raw RFC 5322 bytes to an `Inbound` value, once, tolerating whatever arrives.
+
+Real mail is broken in every way the corpus shows (bad charsets, missing boundaries, NULs,
+8-bit headers), so every header read is defensive and a failure degrades to a default
+rather than an exception. Only bytes that are not an email at all are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import re
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from html.parser import HTMLParser
+
+from mailbot.domain.model import Address, Attachment, Inbound
+
+AUTO_HEADERS = ("auto-submitted", "precedence", "list-id", "list-unsubscribe",
+                "x-auto-response-suppress", "x-autoreply", "x-autorespond")
+_MSGID = re.compile(r"<[^<>\s]+>")
+_UNSAFE_NAME = re.compile(r"[^\w.\- ()+,]")
+
+
+class NotAnEmail(ValueError):
+    """The bytes cannot be treated as a message; the text is the reason kept in quarantine."""
+
+
+def _header(msg: Message, name: str) -> str | None:
+    try:
+        value = msg.get(name)
+    except Exception:  # a malformed header must never stop intake
+        return None
+    if value is None:
+        return None
+    try:
+        return str(value).strip()
+    except Exception:
+        return None
+
+
+def _addresses(msg: Message, name: str) -> tuple[Address, ...]:
+    raw = _header(msg, name)
+    if not raw:
+        return ()
+    pairs = email.utils.getaddresses([raw])
+    return tuple(Address(n.strip(), e.strip()) for n, e in pairs if "@" in e)
+
+
+def _msgid(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = _MSGID.search(value)
+    return found.group(0) if found else value.strip() or None
+
+
+def _date(msg: Message) -> dt.datetime | None:
+    raw = _header(msg, "Date")
+    if not raw:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _decoded_text(part: Message) -> str:
+    """The text of a part, surviving unknown charsets and bad transfer encodings."""
+    try:
+        content = part.get_content() if isinstance(part, EmailMessage) else None
+        if isinstance(content, str):
+            return content
+    except Exception:  # LookupError for bogus charsets, assorted decoding errors
+        pass
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "utf-8"
+    try:
+        return payload.decode(charset, errors="replace")
+    except LookupError:
+        return payload.decode("utf-8", errors="replace")
+
+
+class _TextOfHtml(HTMLParser):
+    _BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "style", "head"):
+            self._skip += 1
+        elif tag in self._BLOCK:
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head") and self._skip:
+            self._skip -= 1
+        elif tag in self._BLOCK:
+            self.chunks.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.chunks.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextOfHtml()
+    try:
+        parser.feed(html)
+        parser.close()
+    except Exception:
+        return re.sub(r"<[^>]*>", " ", html)
+    text = "".join(parser.chunks)
+    lines = (re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def safe_filename(name: str | None, index: int) -> str:
+    """A filename that cannot climb directories or hide control characters."""
+    base = (name or "").replace("\\", "/").rpartition("/")[2]
+    base = _UNSAFE_NAME.sub("_", base).strip(" .")[:120]
+    return base or f"attachment-{index}"
+
+
+def _is_attachment(part: Message) -> bool:
+    try:
+        disposition = part.get_content_disposition()
+        filename = part.get_filename()
+    except Exception:
+        return True
+    return disposition == "attachment" or bool(filename)
+
+
+def _walk(msg: Message) -> tuple[str | None, str | None, list[Attachment]]:
+    text: str | None = None
+    html: str | None = None
+    attachments: list[Attachment] = []
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        if _is_attachment(part) or ctype not in ("text/plain", "text/html"):
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            try:
+                filename = part.get_filename()
+            except Exception:
+                filename = None
+            attachments.append(Attachment(
+                filename=safe_filename(filename, len(attachments) + 1),
+                content_type=ctype,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                content=data,
+            ))
+        elif ctype == "text/plain" and text is None:
+            text = _decoded_text(part)
+        elif ctype == "text/html" and html is None:
+            html = _decoded_text(part)
+    return text, html, attachments
+
+
+def parse_message(raw: bytes) -> Inbound:
+    """Parse raw bytes, or raise NotAnEmail with a reason a person can act on."""
+    if not raw.strip():
+        raise NotAnEmail("empty message: no bytes besides whitespace")
+    try:
+        msg = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception as exc:
+        raise NotAnEmail(f"cannot be parsed as an email: {exc.__class__.__name__}") from None
+    if not msg.keys():
+        raise NotAnEmail("not an RFC 5322 message: no header fields found")
+    senders = _addresses(msg, "From") or _addresses(msg, "Sender")
+    if not senders:
+        raise NotAnEmail("no sender: the From header is missing or has no address")
+    text, html, attachments = _walk(msg)
+    if text is None:
+        text = html_to_text(html) if html else ""
+    try:
+        auth = tuple(str(v) for v in (msg.get_all("Authentication-Results") or ()))
+    except Exception:
+        auth = ()
+    return Inbound(
+        raw=raw,
+        raw_sha256=hashlib.sha256(raw).hexdigest(),
+        message_id=_msgid(_header(msg, "Message-ID")),
+        in_reply_to=_msgid(_header(msg, "In-Reply-To")),
+        references=tuple(_MSGID.findall(_header(msg, "References") or "")),
+        from_=senders[0],
+        to=_addresses(msg, "To"),
+        cc=_addresses(msg, "Cc"),
+        reply_to=_addresses(msg, "Reply-To"),
+        subject=(_header(msg, "Subject") or "").replace("\n", " ").replace("\r", ""),
+        date=_date(msg),
+        text=text.replace("\r\n", "\n").replace("\x00", ""),
+        html=html,
+        attachments=tuple(attachments),
+        auto_headers={h: v for h in AUTO_HEADERS if (v := _header(msg, h))},
+        content_type=msg.get_content_type(),
+        return_path=_header(msg, "Return-Path"),
+        authentication_results=auth,
+    )

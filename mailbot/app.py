@@ -1,0 +1,64 @@
+"""Wiring: settings, rules, adapters and services. The only module that knows them all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailbot.adapters.db.repository import SqlStore
+from mailbot.adapters.smtp_sender import SmtpSender
+from mailbot.clock import Clock
+from mailbot.domain.model import Address
+from mailbot.domain.rules import Rules
+from mailbot.domain.workdays import Calendar, london_date
+from mailbot.rendering import Renderer
+from mailbot.rules_files import load_rules
+from mailbot.services.compose import MailIdentity
+from mailbot.services.intake import Intake
+from mailbot.settings import Settings, load_settings, secret
+
+
+def build_calendar(rules: Rules, clock: Clock) -> Calendar:
+    """Bank holidays from last year to three years ahead: far past any deadline we set."""
+    year = london_date(clock.now()).year
+    return Calendar.for_england(range(year - 1, year + 4), rules.council.closures)
+
+
+@dataclass
+class App:
+    settings: Settings
+    rules: Rules
+    calendar: Calendar
+    renderer: Renderer
+    clock: Clock
+    store: SqlStore
+
+    @classmethod
+    def open(cls, config: Path, clock: Clock) -> App:
+        """Validate everything first, then touch the database (creating or migrating it)."""
+        settings = load_settings(config)
+        rules = load_rules(settings.rules_dir)
+        renderer = Renderer(settings.templates_dir)
+        return cls(settings, rules, build_calendar(rules, clock), renderer, clock,
+                   SqlStore(settings.database_url))
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def identity(self) -> MailIdentity:
+        return MailIdentity(
+            sender=Address(self.rules.council.feedback_team.name, self.settings.smtp.sender),
+            domain=self.settings.mail_domain,
+            reply_mailboxes={role: self.settings.mailbox_for_role(role).address
+                             for role in ("feedback", "spoc")},
+        )
+
+    def intake(self) -> Intake:
+        return Intake(self.store, self.rules, self.calendar, self.renderer, self.identity,
+                      self.clock)
+
+    def sender(self) -> SmtpSender:
+        smtp = self.settings.smtp
+        return SmtpSender(smtp, secret(smtp.password_env, "smtp.password_env",
+                                       self.settings.path))

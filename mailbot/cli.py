@@ -1,0 +1,204 @@
+"""The command line: parse arguments, open the app, call one service, print the result.
+
+Exit codes: 0 done; 1 something was refused or failed (the message says what);
+2 the configuration or the command line is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from mailbot.app import App
+from mailbot.clock import clock_from_environment
+from mailbot.output import print_json, print_table
+from mailbot.services.outbox import deliver
+from mailbot.services.ports import CaseFilter, SendError
+from mailbot.site_init import SiteExists, init_site
+from mailbot.tomlcheck import ConfigError
+
+CASE_COLUMNS = (("reference", "Reference", 12), ("kind", "Kind", 19), ("status", "Status", 9),
+                ("service", "Service", 22), ("contact_email", "Contact", 30),
+                ("received", "Received", 10), ("response_due", "Due", 10),
+                ("ombudsman", "Ombudsman", 9), ("subject", "Subject", 40))
+OUTBOX_COLUMNS = (("id", "Id", 6), ("case", "Case", 12), ("template", "Template", 16),
+                  ("status", "Status", 7), ("to", "To", 36), ("subject", "Subject", 60))
+QUARANTINE_COLUMNS = (("id", "Id", 6), ("mailbox", "Mailbox", 12),
+                      ("received_at", "Received", 25), ("size", "Bytes", 9),
+                      ("reason", "Reason", 70))
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    try:
+        written = init_site(Path(args.directory))
+    except SiteExists as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: mailbot --config {Path(args.directory) / 'mailbot.toml'} check")
+    return 0
+
+
+def cmd_check(app: App, args: argparse.Namespace) -> int:
+    rules = app.rules
+    print(f"{app.settings.path}: OK")
+    print(f"rules {app.settings.rules_dir}: {len(rules.directorates)} directorates, "
+          f"{len(rules.services)} services, {len(rules.procedures)} procedures")
+    print(f"mailboxes: {', '.join(f'{b.name} ({b.role})' for b in app.settings.mailboxes)}")
+    return 0
+
+
+def cmd_ingest(app: App, args: argparse.Namespace) -> int:
+    app.settings.mailbox(args.mailbox)
+    intake = app.intake()
+    refused = 0
+    for name in args.files:
+        try:
+            raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as exc:
+            print(f"{name}: cannot read: {exc.strerror}", file=sys.stderr)
+            refused += 1
+            continue
+        result = intake.ingest(raw, args.mailbox)
+        stream = sys.stderr if result.outcome == "quarantined" else sys.stdout
+        print(f"{name}: {result.detail}", file=stream)
+        refused += result.outcome == "quarantined"
+    return 1 if refused else 0
+
+
+def _case_rows(cases: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{**c, "service": c["service"] or "(triage)",
+             "contact_email": (c["contact"] or {}).get("email"),  # type: ignore[attr-defined]
+             "received": str(c["received_at"])[:10]} for c in cases]
+
+
+def cmd_cases(app: App, args: argparse.Namespace) -> int:
+    cases = app.store.cases(CaseFilter(args.status, args.kind, args.service))
+    if args.json:
+        print_json(cases)
+    else:
+        print_table(_case_rows(cases), CASE_COLUMNS, empty="(no cases)")
+    return 0
+
+
+def cmd_show(app: App, args: argparse.Namespace) -> int:
+    case = app.store.case_detail(args.reference)
+    if case is None:
+        print(f"mailbot: no case {args.reference}", file=sys.stderr)
+        return 1
+    if args.json:
+        print_json(case)
+        return 0
+    for key in ("reference", "kind", "stage", "status", "service", "directorate", "contact",
+                "subject", "received_at", "acknowledge_due", "response_due", "ombudsman"):
+        value = case[key]
+        if key == "contact":
+            value = f"{value['name']} <{value['email']}>".strip()
+        print(f"{key.replace('_', ' ').capitalize():16} {value if value is not None else '-'}")
+    print("\nMessages")
+    for m in case["messages"]:
+        arrow = "<-" if m["direction"] == "in" else "->"
+        print(f"  {m['at']} {arrow} {m['from']} to {', '.join(m['to'])}: {m['subject']}")
+        for a in m["attachments"]:
+            print(f"      attachment {a['filename']} ({a['content_type']}, {a['size']} bytes)")
+    print("\nEvents")
+    for e in case["events"]:
+        print(f"  {e['at']} {e['kind']:18} {e['actor']}: {e['detail']}")
+    return 0
+
+
+def cmd_outbox(app: App, args: argparse.Namespace) -> int:
+    items = app.store.outbox(args.status)
+    if args.json:
+        print_json(items)
+    else:
+        print_table([{**i, "to": ", ".join(i["to"])} for i in items], OUTBOX_COLUMNS,
+                    empty="(outbox empty)")
+    return 0
+
+
+def cmd_send(app: App, args: argparse.Namespace) -> int:
+    report = asyncio.run(deliver(app.store, app.sender(), app.clock))
+    print(f"sent {len(report.sent)}, deferred {len(report.deferred)}, "
+          f"failed {len(report.failed)}")
+    for item, error in report.deferred + report.failed:
+        print(f"  outbox {item}: {error}", file=sys.stderr)
+    return 1 if report.deferred or report.failed else 0
+
+
+def cmd_quarantine(app: App, args: argparse.Namespace) -> int:
+    items = app.store.quarantined()
+    if args.json:
+        print_json(items)
+    else:
+        print_table(items, QUARANTINE_COLUMNS, empty="(quarantine empty)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailbot", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path,
+                        default=Path(os.environ.get("MAILBOT_CONFIG", "mailbot.toml")),
+                        help="site configuration (default: $MAILBOT_CONFIG or ./mailbot.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    command("init", cmd_init, "create a site folder with a config and example rules") \
+        .add_argument("directory")
+    command("check", cmd_check, "validate the config and rules, and open the database")
+    p = command("ingest", cmd_ingest, "file raw RFC 5322 messages as if they had arrived")
+    p.add_argument("--mailbox", required=True, help="name of a [[mailboxes]] entry")
+    p.add_argument("files", nargs="+", help=".eml files, or - for standard input")
+    p = command("cases", cmd_cases, "list cases")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--status")
+    p.add_argument("--kind")
+    p.add_argument("--service", help="a service key, or 'triage'")
+    p = command("show", cmd_show, "one case with its messages and events")
+    p.add_argument("reference")
+    p.add_argument("--json", action="store_true")
+    p = command("outbox", cmd_outbox, "list outgoing mail, sent or not")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--status", choices=("queued", "sent", "failed"))
+    command("send", cmd_send, "deliver the outbox over SMTP")
+    p = command("quarantine", cmd_quarantine, "list messages kept but not handled")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "init":
+        return cmd_init(args)
+    try:
+        app = App.open(args.config, clock_from_environment())
+    except (ConfigError, ValueError) as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # e.g. the database server is unreachable
+        print(f"mailbot: cannot start: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        status: int = args.func(app, args)
+        return status
+    except ConfigError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 2
+    except SendError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        app.close()

@@ -1,0 +1,1 @@
+"""The functional core: pure decisions on plain data (stdlib and `holidays` only)."""

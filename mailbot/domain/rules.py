@@ -1,0 +1,120 @@
+"""The council's rules as typed values: services, procedures, classification, Ombudsmen.
+
+They are data in `rules/*.toml` (loaded and validated by the shell), so that a council can
+change a timescale, a SPOC address or a keyword without touching code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from mailbot.domain.model import Address, Kind, Ombudsman
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A keyword or phrase with its weight; `*` at the end of a word matches any ending.
+
+    A phrase written in capitals (SEND, ASB, PCN) is an acronym and matches only in
+    capitals, so "please send someone" is not about special educational needs.
+    """
+
+    text: str
+    weight: int
+    pattern: re.Pattern[str] = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, text: str, weight: int) -> Phrase:
+        words = [re.escape(w).replace(r"\*", r"\w*") for w in text.split()]
+        flags = 0 if text.isupper() else re.IGNORECASE
+        pattern = re.compile(r"(?<!\w)" + r"[\s\W]+".join(words) + r"(?!\w)", flags)
+        return cls(text=text, weight=weight, pattern=pattern)
+
+
+@dataclass(frozen=True)
+class Directorate:
+    key: str
+    name: str
+    director: Address
+    executive_assistant: Address
+
+
+@dataclass(frozen=True)
+class Service:
+    key: str
+    name: str
+    directorate: str
+    spoc: Address
+    head_of_service: Address
+    landlord: bool
+    statutory: Kind | None
+    keywords: tuple[Phrase, ...]
+
+
+@dataclass(frozen=True)
+class OmbudsmanDetails:
+    key: Ombudsman
+    name: str
+    website: str
+    phone: str
+    email: str | None
+    address: str
+
+
+@dataclass(frozen=True)
+class StageTimescale:
+    respond_days: int
+    extension_max_days: int
+    request_window_days: int | None = None
+    acknowledge_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """One kind's timescales; `clock_starts` is "acknowledgement" or "receipt"."""
+
+    kind: Kind
+    acknowledge_days: int | None
+    clock_starts: str
+    stages: dict[int, StageTimescale]
+
+
+@dataclass(frozen=True)
+class KindRules:
+    phrases: dict[Kind, tuple[Phrase, ...]]
+    default_kind: Kind
+    min_score: int
+    mp_domains: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RoutingRules:
+    min_score: int
+    min_margin: int
+    max_repeats: int
+    many_services: int
+    landlord_signals: tuple[Phrase, ...]
+    landlord_min_score: int
+
+
+@dataclass(frozen=True)
+class Council:
+    name: str
+    reference_prefix: str
+    feedback_team: Address
+    website: str
+    phone: str
+    closures: frozenset[dt.date]
+
+
+@dataclass(frozen=True)
+class Rules:
+    council: Council
+    directorates: dict[str, Directorate]
+    services: dict[str, Service]
+    ombudsmen: dict[Ombudsman, OmbudsmanDetails]
+    procedures: dict[Kind, Procedure]
+    kinds: KindRules
+    routing: RoutingRules

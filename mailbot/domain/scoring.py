@@ -1,0 +1,32 @@
+"""Weighted phrase matching, shared by kind classification, routing and Ombudsman choice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mailbot.domain.rules import Phrase
+
+
+@dataclass(frozen=True)
+class Score:
+    total: int
+    matched: tuple[str, ...]
+
+    def explain(self) -> str:
+        return ", ".join(f"'{m}'" for m in self.matched) or "nothing"
+
+
+def score(phrases: Iterable[Phrase], text: str, repeats: int = 1) -> Score:
+    """Sum of weights of the phrases found, each counted up to `repeats` times.
+
+    For the kind, one mention is as telling as five (`repeats=1`); for the service, what a
+    message keeps coming back to is what it is about (routing counts up to a few repeats).
+    """
+    total, matched = 0, []
+    for phrase in phrases:
+        found = sum(1 for _ in zip(range(repeats), phrase.pattern.finditer(text), strict=False))
+        if found:
+            total += phrase.weight * found
+            matched.append(phrase.text if found == 1 else f"{phrase.text} x{found}")
+    return Score(total, tuple(matched))

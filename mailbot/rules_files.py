@@ -1,0 +1,191 @@
+"""Load `rules/*.toml` into a validated `Rules` value.
+
+Rules are read at start-up (and on reload) so that a typo in a SPOC address or a timescale
+stops the daemon with the file, key and line, instead of misrouting mail for a week.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from mailbot.domain.model import Address, Kind, Ombudsman
+from mailbot.domain.rules import (
+    Council,
+    Directorate,
+    KindRules,
+    OmbudsmanDetails,
+    Phrase,
+    Procedure,
+    RoutingRules,
+    Rules,
+    Service,
+    StageTimescale,
+)
+from mailbot.tomlcheck import Table, TomlFile
+
+RULE_FILES = ("council.toml", "services.toml", "ombudsman.toml", "procedures.toml",
+              "classify.toml")
+STATUTORY_KINDS = (Kind.CHILDRENS_STATUTORY.value, Kind.ADULT_SOCIAL_CARE.value)
+CLOCK_STARTS = ("acknowledgement", "receipt")
+
+
+def _address(table: Table, key: str) -> Address:
+    person = table.table(key)
+    address = Address(person.string("name"), person.email("email"))
+    person.finish()
+    return address
+
+
+def _phrases(table: Table) -> tuple[Phrase, ...]:
+    return tuple(Phrase.of(text, weight) for text, weight in table.weights().items())
+
+
+def _council(file: TomlFile) -> Council:
+    council = file.root.table("council")
+    calendar = file.root.table("calendar", None)
+    closures: set[dt.date] = set()
+    if calendar is not None:
+        for value in calendar.strings("closures", []):
+            try:
+                closures.add(dt.date.fromisoformat(value))
+            except ValueError:
+                calendar.fail("closures", f"{value!r} is not a date (YYYY-MM-DD)")
+        calendar.finish()
+    prefix = council.string("reference_prefix")
+    if not (prefix.isalpha() and prefix.isascii() and 1 <= len(prefix) <= 5):
+        council.fail("reference_prefix", "expected 1 to 5 letters, such as CF")
+    result = Council(
+        name=council.string("name"),
+        reference_prefix=prefix.upper(),
+        feedback_team=_address(council, "feedback_team"),
+        website=council.string("website"),
+        phone=council.string("phone"),
+        closures=frozenset(closures),
+    )
+    council.finish()
+    file.root.finish()
+    return result
+
+
+def _services(file: TomlFile) -> tuple[dict[str, Directorate], dict[str, Service]]:
+    directorates: dict[str, Directorate] = {}
+    for key, table in file.root.table("directorates").items():
+        directorates[key] = Directorate(key, table.string("name"), _address(table, "director"),
+                                        _address(table, "executive_assistant"))
+        table.finish()
+    services: dict[str, Service] = {}
+    for key, table in file.root.table("services").items():
+        directorate = table.string("directorate")
+        if directorate not in directorates:
+            table.fail("directorate", f"unknown directorate {directorate!r} "
+                                      f"(known: {', '.join(directorates)})")
+        statutory = table.string("statutory", None, choices=STATUTORY_KINDS)
+        keywords = _phrases(table.table("keywords"))
+        if not keywords:
+            table.fail("keywords", "a service needs at least one keyword")
+        services[key] = Service(
+            key=key,
+            name=table.string("name"),
+            directorate=directorate,
+            spoc=Address(table.string("name"), table.email("spoc")),
+            head_of_service=_address(table, "head_of_service"),
+            landlord=table.boolean("landlord", False),
+            statutory=Kind(statutory) if statutory else None,
+            keywords=keywords,
+        )
+        table.finish()
+    if len(services) < 2:
+        file.root.fail("services", "at least two services are needed to route")
+    file.root.finish()
+    return directorates, services
+
+
+def _ombudsmen(file: TomlFile) -> dict[Ombudsman, OmbudsmanDetails]:
+    result = {}
+    for kind in Ombudsman:
+        table = file.root.table(kind.value)
+        result[kind] = OmbudsmanDetails(
+            key=kind,
+            name=table.string("name"),
+            website=table.string("website"),
+            phone=table.string("phone"),
+            email=table.email("email", None),
+            address=table.string("address"),
+        )
+        table.finish()
+    file.root.finish()
+    return result
+
+
+def _stage(table: Table) -> StageTimescale:
+    stage = StageTimescale(
+        respond_days=table.integer("respond_days", minimum=1),
+        extension_max_days=table.integer("extension_max_days"),
+        request_window_days=table.integer("request_window_days", None, minimum=1),
+        acknowledge_days=table.integer("acknowledge_days", None),
+    )
+    table.finish()
+    return stage
+
+
+def _procedures(file: TomlFile) -> dict[Kind, Procedure]:
+    result = {}
+    for kind in Kind:
+        table = file.root.table(kind.value)
+        stages: dict[int, StageTimescale] = {}
+        stage_tables = table.table("stages", None)
+        if stage_tables is not None:
+            for number, stage_table in stage_tables.items():
+                if not number.isdigit() or not 1 <= int(number) <= 3:
+                    stage_tables.fail(number, "stages are numbered 1, 2 or 3")
+                stages[int(number)] = _stage(stage_table)
+        result[kind] = Procedure(
+            kind=kind,
+            acknowledge_days=table.integer("acknowledge_days", None),
+            clock_starts=table.string("clock_starts", choices=CLOCK_STARTS),
+            stages=stages,
+        )
+        table.finish()
+    file.root.finish()
+    return result
+
+
+def _classify(file: TomlFile) -> tuple[KindRules, RoutingRules]:
+    kinds = file.root.table("kinds")
+    default_kind = kinds.string("default_kind", choices=tuple(k.value for k in Kind))
+    min_score = kinds.integer("min_score", minimum=1)
+    mp_domains = tuple(d.lower() for d in kinds.strings("mp_domains"))
+    phrases = {}
+    for kind in (Kind.COMPLAINT, Kind.SERVICE_REQUEST, Kind.COMMENT, Kind.COMPLIMENT):
+        phrases[kind] = _phrases(kinds.table(kind.value))
+    kinds.finish()
+    routing = file.root.table("routing")
+    landlord = routing.table("landlord")
+    routing_rules = RoutingRules(
+        min_score=routing.integer("min_score", minimum=1),
+        min_margin=routing.integer("min_margin"),
+        max_repeats=routing.integer("max_repeats", 3, minimum=1),
+        many_services=routing.integer("many_services", 3, minimum=2),
+        landlord_signals=_phrases(landlord.table("signals")),
+        landlord_min_score=landlord.integer("min_score", minimum=1),
+    )
+    landlord.finish()
+    routing.finish()
+    file.root.finish()
+    return KindRules(phrases, Kind(default_kind), min_score, mp_domains), routing_rules
+
+
+def load_rules(directory: Path) -> Rules:
+    files = {name: TomlFile(directory / name) for name in RULE_FILES}
+    directorates, services = _services(files["services.toml"])
+    kinds, routing = _classify(files["classify.toml"])
+    return Rules(
+        council=_council(files["council.toml"]),
+        directorates=directorates,
+        services=services,
+        ombudsmen=_ombudsmen(files["ombudsman.toml"]),
+        procedures=_procedures(files["procedures.toml"]),
+        kinds=kinds,
+        routing=routing,
+    )

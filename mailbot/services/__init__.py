@@ -1,0 +1,1 @@
+"""Use cases: each orchestrates the domain and the ports in one transaction."""

@@ -1,0 +1,99 @@
+"""Turn a Notice into the exact bytes that will be sent: context, template, headers.
+
+Composition happens inside the intake transaction (compose, save, then send), so what the
+outbox holds is what the recipient gets, and a resend after a crash is byte-identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mailbot.domain.model import Address, Inbound, NewCase, Notice
+from mailbot.domain.rules import Rules
+from mailbot.domain.workdays import london_date
+from mailbot.rendering import Envelope, Renderer, build_message
+from mailbot.services.ports import OutboundMail, StoredCase
+
+
+@dataclass(frozen=True)
+class MailIdentity:
+    """Who mailbot is on the wire: its From, its Message-ID domain, its reply mailboxes."""
+
+    sender: Address
+    domain: str
+    reply_mailboxes: dict[str, str]
+
+    def reply_address(self, role: str, token: str) -> str:
+        """The role's mailbox with the case token as a sub-address: `feedback+<token>@…`."""
+        address = self.reply_mailboxes.get(role) or self.reply_mailboxes["feedback"]
+        local, _, domain = address.partition("@")
+        return f"{local}+{token}@{domain}"
+
+    def new_message_id(self, token: str) -> str:
+        return f"<{secrets.token_hex(8)}.{token}@{self.domain}>"
+
+
+def case_context(case: NewCase, stored: StoredCase, rules: Rules) -> dict[str, Any]:
+    service = rules.services.get(case.service) if case.service else None
+    directorate = rules.directorates.get(case.directorate) if case.directorate else None
+    ombudsman = rules.ombudsmen[case.ombudsman] if case.ombudsman else None
+    return {
+        "council": asdict(rules.council),
+        "case": {
+            "reference": stored.reference,
+            "kind": case.kind.value,
+            "kind_label": case.kind.label,
+            "stage": case.stage,
+            "service_name": service.name if service else None,
+            "directorate_name": directorate.name if directorate else None,
+            "contact_name": case.contact.name if case.contact else "",
+            "contact_email": case.contact.email if case.contact else "",
+            "received": london_date(case.received_at),
+            "response_due": case.response_due,
+        },
+        "ombudsman": asdict(ombudsman) if ombudsman else None,
+    }
+
+
+def inbound_context(inbound: Inbound) -> dict[str, Any]:
+    return {
+        "subject": inbound.subject,
+        "text": inbound.text,
+        "attachments": [a.filename for a in inbound.attachments],
+    }
+
+
+def compose(notice: Notice, base_context: dict[str, Any], inbound: Inbound,
+            stored: StoredCase, identity: MailIdentity, renderer: Renderer,
+            now: dt.datetime) -> OutboundMail:
+    context = {**base_context, "inbound": inbound_context(inbound), **notice.context}
+    rendered = renderer.render(notice.template, context)
+    message_id = identity.new_message_id(stored.token)
+    answering = inbound.message_id if notice.in_reply_to_inbound else None
+    envelope = Envelope(
+        from_=identity.sender,
+        to=notice.to,
+        reply_to=identity.reply_address(notice.reply_to_role, stored.token),
+        message_id=message_id,
+        in_reply_to=answering,
+        references=(*inbound.references, answering) if answering else (),
+        auto_submitted=notice.auto_submitted,
+        date=now,
+    )
+    attachments = inbound.attachments if notice.forward_attachments else ()
+    raw, sha256 = build_message(envelope, rendered, attachments)
+    return OutboundMail(
+        template=notice.template,
+        message_id=message_id,
+        in_reply_to=envelope.in_reply_to,
+        from_=identity.sender,
+        envelope_from=identity.sender.email,
+        recipients=tuple(a.email for a in notice.to),
+        subject=rendered.subject,
+        text=rendered.text,
+        raw=raw,
+        sha256=sha256,
+    )

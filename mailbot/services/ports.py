@@ -1,0 +1,99 @@
+"""What the services need from the outside world, as Protocols and plain values.
+
+Services depend on these, not on SQLAlchemy or aiosmtplib, so the same intake runs behind
+IMAP polling, the `ingest` command and the demo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from mailbot.domain.model import Address, EventRecord, Inbound, NewCase
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    id: int
+    reference: str
+    token: str
+
+
+@dataclass(frozen=True)
+class OutboundMail:
+    """A composed message ready to queue: the raw bytes are exactly what will be sent."""
+
+    template: str
+    message_id: str
+    in_reply_to: str | None
+    from_: Address
+    envelope_from: str
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    raw: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class QueuedItem:
+    id: int
+    envelope_from: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    status: str | None = None
+    kind: str | None = None
+    service: str | None = None
+
+
+class Transaction(Protocol):
+    def find_duplicate(self, inbound: Inbound) -> str | None: ...
+    def reference_taken(self, reference: str) -> bool: ...
+    def add_case(self, case: NewCase, reference: str, token: str) -> StoredCase: ...
+    def add_inbound(self, case_id: int | None, inbound: Inbound, mailbox: str,
+                    at: dt.datetime) -> int: ...
+    def add_events(self, case_id: int, events: tuple[EventRecord, ...],
+                   at: dt.datetime) -> None: ...
+    def queue(self, case_id: int | None, mail: OutboundMail, at: dt.datetime) -> int: ...
+    def quarantine(self, raw: bytes, sha256: str, mailbox: str | None, reason: str,
+                   at: dt.datetime) -> tuple[int, bool]: ...
+    def due_outbox(self, now: dt.datetime, limit: int) -> list[QueuedItem]: ...
+    def mark_sent(self, item_id: int, at: dt.datetime) -> None: ...
+    def mark_retry(self, item_id: int, error: str, next_try: dt.datetime) -> None: ...
+    def mark_failed(self, item_id: int, error: str) -> None: ...
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[Transaction]: ...
+    def cases(self, where: CaseFilter) -> list[dict[str, Any]]: ...
+    def case_detail(self, reference: str) -> dict[str, Any] | None: ...
+    def outbox(self, status: str | None = None) -> list[dict[str, Any]]: ...
+    def quarantined(self) -> list[dict[str, Any]]: ...
+
+
+class SendError(Exception):
+    """A delivery failure; `permanent` says whether trying again could help."""
+
+    def __init__(self, message: str, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class MailSession(Protocol):
+    async def send(self, envelope_from: str, recipients: tuple[str, ...], raw: bytes) -> None:
+        """Deliver one message or raise SendError."""
+        ...
+
+
+class MailSender(Protocol):
+    def connect(self) -> AbstractAsyncContextManager[MailSession]:
+        """An open connection to the relay, or SendError(permanent=False) if it is down."""
+        ...
+

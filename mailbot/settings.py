@@ -1,0 +1,146 @@
+"""Load and validate `mailbot.toml`: where the database, the SMTP relay and the mailboxes are.
+
+Secrets never live in the file: a key such as `password_env` names the environment variable
+that holds the password, so the file can be shared and committed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailbot.tomlcheck import ConfigError, Table, TomlFile
+
+SECURITY = ("none", "starttls", "tls")
+ROLES = ("feedback", "spoc")
+PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password_env: str | None
+    sender: str
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    name: str
+    role: str
+    address: str
+    host: str
+    port: int
+    security: str
+    username: str | None
+    password_env: str | None
+    folder: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    database_url: str
+    smtp: SmtpSettings
+    mailboxes: tuple[MailboxSettings, ...]
+    rules_dir: Path
+    templates_dir: Path
+
+    def mailbox(self, name: str) -> MailboxSettings:
+        for box in self.mailboxes:
+            if box.name == name:
+                return box
+        known = ", ".join(b.name for b in self.mailboxes) or "none"
+        raise ConfigError(f"{self.path}: no [[mailboxes]] entry named {name!r} (known: {known})")
+
+    def mailbox_for_role(self, role: str) -> MailboxSettings:
+        """The first mailbox of a role: where replies about a case come back to."""
+        for box in self.mailboxes:
+            if box.role == role:
+                return box
+        return self.mailbox_for_role("feedback") if role != "feedback" else self.mailboxes[0]
+
+    @property
+    def mail_domain(self) -> str:
+        return self.smtp.sender.rpartition("@")[2]
+
+
+def secret(env_name: str | None, key: str, path: Path) -> str | None:
+    """The password a `*_env` key points at; a named but unset variable is an error."""
+    if env_name is None:
+        return None
+    value = os.environ.get(env_name)
+    if value is None:
+        raise ConfigError(f"{path}: {key} names environment variable {env_name}, which is not set")
+    return value
+
+
+def _resolve_db_url(url: str, base: Path) -> str:
+    """SQLite paths in the config are relative to the config file, not to the shell's cwd."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != "sqlite:///:memory:":
+        target = Path(url[len(prefix):])
+        if not target.is_absolute():
+            return prefix + str((base / target).resolve())
+    return url
+
+
+def _smtp(table: Table) -> SmtpSettings:
+    security = table.string("security", "starttls", choices=SECURITY)
+    default_port = {"none": 25, "starttls": 587, "tls": 465}[security]
+    smtp = SmtpSettings(
+        host=table.string("host"),
+        port=table.integer("port", default_port, minimum=1),
+        security=security,
+        username=table.string("username", None),
+        password_env=table.string("password_env", None),
+        sender=table.email("from"),
+    )
+    table.finish()
+    return smtp
+
+
+def _mailbox(table: Table) -> MailboxSettings:
+    security = table.string("security", "tls", choices=SECURITY)
+    box = MailboxSettings(
+        name=table.string("name"),
+        role=table.string("role", choices=ROLES),
+        address=table.email("address"),
+        host=table.string("host"),
+        port=table.integer("port", 993 if security == "tls" else 143, minimum=1),
+        security=security,
+        username=table.string("username", None),
+        password_env=table.string("password_env", None),
+        folder=table.string("folder", "INBOX"),
+    )
+    table.finish()
+    return box
+
+
+def load_settings(path: Path) -> Settings:
+    file = TomlFile(path)
+    root = file.root
+    base = path.resolve().parent
+    database = root.table("database")
+    url = _resolve_db_url(database.string("url"), base)
+    database.finish()
+    smtp = _smtp(root.table("smtp"))
+    boxes = tuple(_mailbox(t) for t in root.tables("mailboxes"))
+    if not boxes:
+        root.fail("mailboxes", "at least one [[mailboxes]] entry is required")
+    names = [b.name for b in boxes]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        root.fail("mailboxes", f"two mailboxes are named {duplicate!r}")
+    paths = root.table("paths", None)
+    rules_dir, templates_dir = base / "rules", PACKAGED_TEMPLATES
+    if paths is not None:
+        rules_dir = base / paths.string("rules", "rules")
+        templates = paths.string("templates", None)
+        templates_dir = base / templates if templates else PACKAGED_TEMPLATES
+        paths.finish()
+    root.finish()
+    return Settings(path, url, smtp, boxes, rules_dir, templates_dir)

@@ -178,8 +178,6 @@ def parse_message(raw: bytes) -> Inbound:
     if not msg.keys():
         raise NotAnEmail("not an RFC 5322 message: no header fields found")
     senders = _addresses(msg, "From") or _addresses(msg, "Sender")
-    if not senders:
-        raise NotAnEmail("no sender: the From header is missing or has no address")
     text, html, attachments = _walk(msg)
     if text is None:
         text = html_to_text(html) if html else ""
@@ -193,7 +191,7 @@ def parse_message(raw: bytes) -> Inbound:
         message_id=_msgid(_header(msg, "Message-ID")),
         in_reply_to=_msgid(_header(msg, "In-Reply-To")),
         references=tuple(_MSGID.findall(_header(msg, "References") or "")),
-        from_=senders[0],
+        from_=senders[0] if senders else None,
         to=_addresses(msg, "To"),
         cc=_addresses(msg, "Cc"),
         reply_to=_addresses(msg, "Reply-To"),

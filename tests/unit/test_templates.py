@@ -1,0 +1,89 @@
+"""Every template renders for every kind and both Ombudsmen; StrictUndefined catches gaps."""
+
+import datetime as dt
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from mailbot.domain.model import Address, Kind, NewCase, Ombudsman
+from mailbot.domain.rules import Rules
+from mailbot.rendering import TEMPLATES, Envelope, Renderer, build_message, long_date
+from mailbot.services.compose import case_context
+from mailbot.services.ports import StoredCase
+
+
+def context(rules: Rules, kind: Kind, ombudsman: Ombudsman | None,
+            service: str | None) -> dict[str, object]:
+    case = NewCase(
+        kind=kind, stage=1 if kind.is_complaint else None, service=service,
+        directorate=rules.services[service].directorate if service else None,
+        ombudsman=ombudsman, contact=Address("Ann Example", "ann@example.com"),
+        subject="Subject", received_at=dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC),
+        acknowledge_due=dt.date(2026, 11, 30), acknowledged_on=dt.date(2026, 11, 23),
+        response_due=dt.date(2027, 1, 11) if kind is not Kind.COMPLIMENT else None,
+    )
+    base = case_context(case, StoredCase(1, "CF-26-4K7Q", "t" * 20), rules)
+    return {**base, "inbound": {"subject": "S", "text": "words <b>", "attachments": ["a.pdf"]},
+            "reasons": ["because"]}
+
+
+def test_long_date() -> None:
+    assert long_date(dt.date(2027, 1, 11)) == "Monday 11 January 2027"
+    assert long_date(dt.date(2026, 12, 1)) == "Tuesday 1 December 2026"
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("service", ["housing_repairs", "waste", None])
+def test_all_templates_render(template: str, kind: Kind, service: str | None,
+                              rules: Rules) -> None:
+    landlord = service is not None and rules.services[service].landlord
+    ombudsman = (Ombudsman.HOUSING if landlord else Ombudsman.LGSCO) if kind.is_complaint \
+        else None
+    rendered = Renderer().render(template, context(rules, kind, ombudsman, service))
+    assert "CF-26-4K7Q" in rendered.subject
+    assert "CF-26-4K7Q" in rendered.text and "CF-26-4K7Q" in rendered.html
+    if ombudsman and template == "acknowledgement":
+        details = rules.ombudsmen[ombudsman]
+        for part in (details.name, details.website, details.phone):
+            assert part in rendered.text and part in rendered.html
+    if kind.is_complaint or kind in (Kind.MP_ENQUIRY, Kind.COMMENT):
+        assert "Monday 11 January 2027" in rendered.text
+    assert "words &lt;b&gt;" in rendered.html or template == "acknowledgement"
+
+
+def test_missing_context_fails_loudly(rules: Rules) -> None:
+    data = context(rules, Kind.COMPLAINT, Ombudsman.LGSCO, "waste")
+    del data["ombudsman"]
+    with pytest.raises(jinja2.UndefinedError):
+        Renderer().render("acknowledgement", data)
+
+
+def test_site_templates_override_packaged_ones(tmp_path: Path, rules: Rules) -> None:
+    (tmp_path / "acknowledgement.subject.j2").write_text("Custom {{ case.reference }}")
+    rendered = Renderer(tmp_path).render(
+        "acknowledgement", context(rules, Kind.COMPLAINT, Ombudsman.LGSCO, "waste"))
+    assert rendered.subject == "Custom CF-26-4K7Q"
+
+
+def test_built_message_headers(rules: Rules) -> None:
+    rendered = Renderer().render("acknowledgement",
+                                 context(rules, Kind.COMPLAINT, Ombudsman.LGSCO, "waste"))
+    envelope = Envelope(
+        from_=Address("Customer Feedback Team", "feedback@stoke-example.gov.uk"),
+        to=(Address("Zoë Ødegård", "zoe@example.com"),), reply_to="feedback+tok@x.gov.uk",
+        message_id="<abc.tok@stoke-example.gov.uk>", in_reply_to="<orig@example.com>",
+        references=("<older@example.com>", "<orig@example.com>"),
+        auto_submitted="auto-replied", date=dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC))
+    raw, sha = build_message(envelope, rendered)
+    assert raw.isascii() and b"\r\n" in raw and len(sha) == 64
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["In-Reply-To"] == "<orig@example.com>"
+    assert msg["References"] == "<older@example.com> <orig@example.com>"
+    assert msg["To"] == "Zoë Ødegård <zoe@example.com>"
+    assert [p.get_content_type() for p in msg.walk()] == [
+        "multipart/alternative", "text/plain", "text/html"]

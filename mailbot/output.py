@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 
-def print_json(data: Any, out: TextIO = sys.stdout) -> None:
+def print_json(data: Any, out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     json.dump(data, out, indent=2, ensure_ascii=False, default=str)
     out.write("\n")
 
@@ -19,8 +20,9 @@ def _cell(value: Any, width: int) -> str:
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, int]],
-                out: TextIO = sys.stdout, empty: str = "(none)") -> None:
+                out: TextIO | None = None, empty: str = "(none)") -> None:
     """`columns` are (key, heading, max width); widths shrink to fit the data."""
+    out = out or sys.stdout
     if not rows:
         out.write(empty + "\n")
         return

@@ -51,7 +51,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgresql_url() -> Iterator[str]:
     """A fresh database per test on the real PostgreSQL 15, dropped afterwards."""
     name = f"mailbot_test_{secrets.token_hex(4)}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -103,7 +103,8 @@ def site(tmp_path: Path, database_url: str, smtp_sink: Sink) -> Path:
     config = directory / "mailbot.toml"
     text_ = config.read_text()
     text_ = text_.replace('url = "sqlite:///mailbot.db"', f'url = "{database_url}"')
-    text_ = text_.replace('host = "localhost"\nport = 25', f'host = "127.0.0.1"\nport = {smtp_sink.port}')
+    text_ = text_.replace('host = "localhost"\nport = 25',
+                          f'host = "127.0.0.1"\nport = {smtp_sink.port}')
     config.write_text(text_)
     return config
 

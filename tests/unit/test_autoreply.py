@@ -8,7 +8,7 @@ from tests.conftest import FIXTURES, MAIL
 
 CORPUS = FIXTURES / "corpus"
 SILENT = sorted(p.relative_to(CORPUS).as_posix()
-                for p in CORPUS.glob("*/*.eml") if not p.parent.name == "replies")
+                for p in CORPUS.glob("*/*.eml") if p.parent.name != "replies")
 
 
 @pytest.mark.parametrize("name", SILENT)

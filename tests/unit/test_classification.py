@@ -12,7 +12,7 @@ from mailbot.domain.rules import Rules
 from tests.conftest import FIXTURES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from classify_accuracy import evaluate, summary  # noqa: E402
+from classify_accuracy import evaluate, summary
 
 
 @pytest.mark.parametrize("folder", ["classify", "classify_holdout"])

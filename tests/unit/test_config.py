@@ -123,5 +123,5 @@ def test_missing_rules_file(tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(DEFAULT_RULES, rules)
     (rules / "ombudsman.toml").unlink()
-    with pytest.raises(ConfigError, match="ombudsman.toml: file not found"):
+    with pytest.raises(ConfigError, match=r"ombudsman\.toml: file not found"):
         load_rules(rules)

@@ -24,13 +24,25 @@ class Phrase:
     text: str
     weight: int
     pattern: re.Pattern[str] = field(repr=False, compare=False)
+    needle: str = field(repr=False, compare=False, default="")
+    case_sensitive: bool = field(repr=False, compare=False, default=False)
 
     @classmethod
     def of(cls, text: str, weight: int) -> Phrase:
         words = [re.escape(w).replace(r"\*", r"\w*") for w in text.split()]
-        flags = 0 if text.isupper() else re.IGNORECASE
+        case_sensitive = text.isupper()
+        flags = 0 if case_sensitive else re.IGNORECASE
         pattern = re.compile(r"(?<!\w)" + r"[\s\W]+".join(words) + r"(?!\w)", flags)
-        return cls(text=text, weight=weight, pattern=pattern)
+        first = text.split()[0].rstrip("*")
+        return cls(text=text, weight=weight, pattern=pattern,
+                   needle=first if case_sensitive else first.lower(),
+                   case_sensitive=case_sensitive)
+
+    def count(self, text: str, lowered: str, limit: int) -> int:
+        """Matches in `text`, up to `limit`; a substring test skips the regex when it can."""
+        if self.needle not in (text if self.case_sensitive else lowered):
+            return 0
+        return sum(1 for _ in zip(range(limit), self.pattern.finditer(text), strict=False))
 
 
 @dataclass(frozen=True)

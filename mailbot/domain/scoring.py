@@ -24,8 +24,9 @@ def score(phrases: Iterable[Phrase], text: str, repeats: int = 1) -> Score:
     message keeps coming back to is what it is about (routing counts up to a few repeats).
     """
     total, matched = 0, []
+    lowered = text.lower()
     for phrase in phrases:
-        found = sum(1 for _ in zip(range(repeats), phrase.pattern.finditer(text), strict=False))
+        found = phrase.count(text, lowered, repeats)
         if found:
             total += phrase.weight * found
             matched.append(phrase.text if found == 1 else f"{phrase.text} x{found}")

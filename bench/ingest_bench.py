@@ -1,0 +1,107 @@
+"""Ingest throughput: raw messages to committed cases with queued acknowledgements.
+
+    python bench/ingest_bench.py [--messages 2000] [--postgres URL]
+
+One process, through the same intake service as `mailbot ingest` (parse, decide, render
+two emails, one transaction per message), into a fresh SQLite database and, when a
+PostgreSQL URL is given, a fresh PostgreSQL database. Messages are the labelled
+classification set with unique Message-IDs, so every one opens a case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from mailbot.app import App
+from mailbot.clock import FixedClock, parse_instant
+from mailbot.services.ports import CaseFilter
+from mailbot.site_init import init_site
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "tests/fixtures/classify").glob("*.eml"))
+
+
+def messages(count: int) -> list[bytes]:
+    """`count` distinct messages: fixtures with a fresh Message-ID each."""
+    bodies = [p.read_bytes() for p in SOURCES]
+    result = []
+    for i in range(count):
+        raw = bodies[i % len(bodies)]
+        result.append(f"Message-ID: <bench-{i}-{secrets.token_hex(4)}@example.com>\r\n"
+                      .encode() + raw.replace(b"Message-ID:", b"X-Old-Message-ID:", 1))
+    return result
+
+
+def run(url: str, batch: list[bytes], profile: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        init_site(site)
+        config = site / "mailbot.toml"
+        config.write_text(config.read_text().replace('url = "sqlite:///mailbot.db"',
+                                                     f'url = "{url}"'))
+        app = App.open(config, FixedClock(parse_instant("2026-11-23T10:00:00")))
+        intake = app.intake()
+        profiler = cProfile.Profile() if profile else None
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        for raw in batch:
+            intake.ingest(raw, "feedback")
+        elapsed = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            order = os.environ.get("BENCH_SORT", "cumulative")
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats(order).print_stats(25)
+        cases = len(app.store.cases(CaseFilter()))
+        app.close()
+        assert cases == len(batch), f"{cases} cases for {len(batch)} messages"
+        return len(batch) / elapsed
+
+
+@contextmanager
+def fresh_postgres(admin_url: str) -> Iterator[str]:
+    """A scratch database, dropped afterwards."""
+    name = f"mailbot_bench_{secrets.token_hex(4)}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to bench too")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile summary")
+    args = parser.parse_args()
+    batch = messages(args.messages)
+    print("| database | messages | messages per second |\n|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        rate = run(f"sqlite:///{tmp}/bench.db", batch, args.profile)
+    print(f"| SQLite (WAL) | {len(batch)} | {rate:.0f} |")
+    if args.postgres:
+        with fresh_postgres(args.postgres) as url:
+            rate = run(url, batch, args.profile)
+        print(f"| PostgreSQL 15 | {len(batch)} | {rate:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

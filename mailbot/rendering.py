@@ -14,7 +14,7 @@ from email.encoders import encode_base64
 from email.header import Header
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -88,8 +88,11 @@ def _address(address: Address) -> str:
     return formataddr((address.name, address.email), charset="utf-8")
 
 
-def _text_part(body: str, subtype: str) -> MIMEText:
-    return MIMEText(body, subtype, _UTF8_QP)
+def _text_part(body: str, subtype: str) -> MIMENonMultipart:
+    """UTF-8 in quoted-printable: readable in a raw view, safe on any relay."""
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(body, _UTF8_QP)
+    return part
 
 
 def _attachment_part(attachment: Attachment) -> MIMEBase:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailbot.adapters.db.repository import SqlStore
+from mailbot.adapters.db.repository import BadDatabaseUrl, SqlStore
+from mailbot.adapters.parse import parse_message
 from mailbot.adapters.smtp_sender import SmtpSender
 from mailbot.clock import Clock
 from mailbot.domain.model import Address
@@ -16,6 +17,7 @@ from mailbot.rules_files import load_rules
 from mailbot.services.compose import MailIdentity
 from mailbot.services.intake import Intake
 from mailbot.settings import Settings, load_settings, secret
+from mailbot.tomlcheck import ConfigError
 
 
 def build_calendar(rules: Rules, clock: Clock) -> Calendar:
@@ -39,8 +41,12 @@ class App:
         settings = load_settings(config)
         rules = load_rules(settings.rules_dir)
         renderer = Renderer(settings.templates_dir)
-        return cls(settings, rules, build_calendar(rules, clock), renderer, clock,
-                   SqlStore(settings.database_url))
+        renderer.check()
+        try:
+            store = SqlStore(settings.database_url)
+        except BadDatabaseUrl as exc:
+            raise ConfigError(f"{settings.path}: database.url: {exc}") from None
+        return cls(settings, rules, build_calendar(rules, clock), renderer, clock, store)
 
     def close(self) -> None:
         self.store.close()
@@ -55,8 +61,8 @@ class App:
         )
 
     def intake(self) -> Intake:
-        return Intake(self.store, self.rules, self.calendar, self.renderer, self.identity,
-                      self.clock)
+        return Intake(self.store, parse_message, self.rules, self.calendar, self.renderer,
+                      self.identity, self.clock)
 
     def sender(self) -> SmtpSender:
         smtp = self.settings.smtp

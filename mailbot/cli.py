@@ -39,6 +39,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     except SiteExists as exc:
         print(f"mailbot: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"mailbot: cannot create {args.directory}: {exc.strerror}", file=sys.stderr)
+        return 1
     for path in written:
         print(f"wrote {path}")
     print(f"next: mailbot --config {Path(args.directory) / 'mailbot.toml'} check")
@@ -189,8 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mailbot: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # e.g. the database server is unreachable
-        print(f"mailbot: cannot start: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        return 1
+        return _unexpected("cannot start", exc, args.verbose)
     try:
         status: int = args.func(app, args)
         return status
@@ -200,5 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     except SendError as exc:
         print(f"mailbot: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a database outage mid-command, or a bug: one line, no trace
+        return _unexpected(f"{args.command} failed", exc, args.verbose)
     finally:
         app.close()
+
+
+def _unexpected(what: str, exc: Exception, verbose: bool) -> int:
+    """One readable line for people; the traceback only when they ask for it (-v)."""
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    print(f"mailbot: {what}: {exc.__class__.__name__}: {first_line}", file=sys.stderr)
+    if verbose:
+        logging.getLogger(__name__).exception("details")
+    else:
+        print("mailbot: run with -v for details", file=sys.stderr)
+    return 1

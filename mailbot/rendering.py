@@ -20,12 +20,21 @@ from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 
 from mailbot.domain.model import Address, Attachment
 from mailbot.domain.workdays import LONDON
-from mailbot.settings import PACKAGED_TEMPLATES
+from mailbot.tomlcheck import ConfigError
 
+PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATES = ("acknowledgement", "routed_case")
 PARTS = ("subject", "txt", "html")
 _WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
@@ -63,6 +72,17 @@ class Renderer:
         )
         self.env.filters["long_date"] = long_date
 
+    def check(self) -> None:
+        """Compile every template now, so a syntax error stops start-up, not a reply."""
+        for name in TEMPLATES:
+            for part in PARTS:
+                try:
+                    self.env.get_template(f"{name}.{part}.j2")
+                except TemplateSyntaxError as exc:
+                    raise ConfigError(f"{exc.filename}:{exc.lineno}: {exc.message}") from None
+                except TemplateNotFound as exc:
+                    raise ConfigError(f"template {exc.name} not found") from None
+
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
         subject, text, html = (self.env.get_template(f"{name}.{part}.j2").render(context)
                                for part in PARTS)
@@ -83,9 +103,21 @@ class Envelope:
     date: dt.datetime
 
 
+def _one_line(value: str) -> str:
+    """No header value we write may contain a line break: that would start a new header."""
+    return " ".join(value.split())
+
+
 def _address(address: Address) -> str:
-    """RFC 2047-encodes a non-ASCII display name; the address itself stays as it is."""
-    return formataddr((address.name, address.email), charset="utf-8")
+    """RFC 2047 for a non-ASCII display name, IDNA for a non-ASCII domain.
+
+    A non-ASCII local part cannot be sent without SMTPUTF8; the domain refuses to answer
+    such an address, so it never reaches here.
+    """
+    local, _, domain = address.email.rpartition("@")
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return formataddr((_one_line(address.name), f"{local}@{domain}"), charset="utf-8")
 
 
 def _text_part(body: str, subtype: str) -> MIMENonMultipart:
@@ -124,16 +156,16 @@ def build_message(envelope: Envelope, rendered: Rendered,
             msg.attach(_attachment_part(attachment))
     msg["From"] = _address(envelope.from_)
     msg["To"] = ", ".join(_address(a) for a in envelope.to)
-    msg["Subject"] = (rendered.subject if rendered.subject.isascii()
-                      else Header(rendered.subject, "utf-8").encode())
+    subject = _one_line(rendered.subject)
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     msg["Date"] = format_datetime(envelope.date.astimezone(LONDON))
-    msg["Message-ID"] = envelope.message_id
-    msg["Reply-To"] = envelope.reply_to
+    msg["Message-ID"] = _one_line(envelope.message_id)
+    msg["Reply-To"] = _one_line(envelope.reply_to)
     if envelope.in_reply_to:
-        msg["In-Reply-To"] = envelope.in_reply_to
+        msg["In-Reply-To"] = _one_line(envelope.in_reply_to)
     if envelope.references:
-        msg["References"] = " ".join(envelope.references)
-    msg["Auto-Submitted"] = envelope.auto_submitted
+        msg["References"] = _one_line(" ".join(envelope.references))
+    msg["Auto-Submitted"] = _one_line(envelope.auto_submitted)
     msg["X-Auto-Response-Suppress"] = "All"
     raw = msg.as_bytes(policy=_WIRE)
     return raw, hashlib.sha256(raw).hexdigest()

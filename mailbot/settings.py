@@ -7,14 +7,15 @@ that holds the password, so the file can be shared and committed.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailbot.rendering import PACKAGED_TEMPLATES
 from mailbot.tomlcheck import ConfigError, Table, TomlFile
 
 SECURITY = ("none", "starttls", "tls")
 ROLES = ("feedback", "spoc")
-PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,11 @@ def _smtp(table: Table) -> SmtpSettings:
 
 def _mailbox(table: Table) -> MailboxSettings:
     security = table.string("security", "tls", choices=SECURITY)
+    name = table.string("name")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+        table.fail("name", "use up to 64 letters, digits, - or _")
     box = MailboxSettings(
-        name=table.string("name"),
+        name=name,
         role=table.string("role", choices=ROLES),
         address=table.email("address"),
         host=table.string("host"),
@@ -141,6 +145,8 @@ def load_settings(path: Path) -> Settings:
         rules_dir = base / paths.string("rules", "rules")
         templates = paths.string("templates", None)
         templates_dir = base / templates if templates else PACKAGED_TEMPLATES
+        if not templates_dir.is_dir():
+            paths.fail("templates", f"{templates_dir} is not a folder")
         paths.finish()
     root.finish()
     return Settings(path, url, smtp, boxes, rules_dir, templates_dir)

@@ -38,25 +38,34 @@ class TomlFile:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         self.root = Table(self, data, "")
 
-    def line_of(self, dotted: str) -> int | None:
-        """Best-effort line of a key: its `key =` line, else its `[table]` header."""
-        last = dotted.rpartition(".")[2]
-        key_line = re.compile(rf'^\s*"?{re.escape(last)}"?\s*=')
-        header = re.compile(rf"^\s*\[\[?\s*{re.escape(dotted)}\s*\]\]?")
-        for pattern in (key_line, header):
-            for number, line in enumerate(self.text.splitlines(), start=1):
-                if pattern.search(line):
-                    return number
-        return None
+    def line_of(self, table: str, key: str, occurrence: int = 0) -> int | None:
+        """Best-effort line of `key` in `table`: its `key =` line inside that table's
+        section (the n-th `[[table]]` for an array), else the section header."""
+        lines = self.text.splitlines()
+        start = 0
+        if table:
+            header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$")
+            found = [n for n, line in enumerate(lines) if header.match(line)]
+            if occurrence < len(found):
+                start = found[occurrence] + 1
+        key_line = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
+        for number in range(start, len(lines)):
+            if start and re.match(r"^\s*\[", lines[number]):
+                break
+            if key and key_line.match(lines[number]):
+                return number + 1
+        return start or None
 
 
 class Table:
     """A TOML table being read; every key read is remembered for `finish()`."""
 
-    def __init__(self, file: TomlFile, data: dict[str, Any], path: str) -> None:
+    def __init__(self, file: TomlFile, data: dict[str, Any], path: str,
+                 occurrence: int = 0) -> None:
         self.file = file
         self.data = data
         self.path = path
+        self.occurrence = occurrence
         self._seen: set[str] = set()
 
     def _dotted(self, key: str) -> str:
@@ -64,7 +73,7 @@ class Table:
 
     def fail(self, key: str, message: str) -> NoReturn:
         dotted = self._dotted(key) if key else self.path
-        line = self.file.line_of(dotted) if dotted else None
+        line = self.file.line_of(self.path, key, self.occurrence)
         where = f"{self.file.path}:{line}" if line else f"{self.file.path}"
         raise ConfigError(f"{where}: {dotted or '(top level)'}: {message}")
 
@@ -115,7 +124,7 @@ class Table:
         value = self._get(key, [], (list,), "an array of tables")
         if not all(isinstance(v, dict) for v in value):
             self.fail(key, "expected an array of tables ([[...]])")
-        return [Table(self.file, v, self._dotted(key)) for v in value]
+        return [Table(self.file, v, self._dotted(key), n) for n, v in enumerate(value)]
 
     def items(self) -> Iterator[tuple[str, Table]]:
         """Sub-tables keyed by name (`[services.waste]`); all keys count as read."""
@@ -123,7 +132,10 @@ class Table:
             yield key, self.table(key)
 
     def weights(self) -> dict[str, int]:
-        """A table of `"phrase" = weight` pairs."""
+        """A table of `"phrase" = weight` pairs; a phrase needs at least one letter or digit."""
+        for key in self.data:
+            if not re.search(r"\w", key.replace("*", "")):
+                self.fail(key, "a phrase needs at least one letter or digit")
         return {key: self.integer(key, minimum=1) for key in list(self.data)}
 
     def finish(self) -> None:

@@ -17,15 +17,30 @@ from email.parser import BytesParser
 from html.parser import HTMLParser
 
 from mailbot.domain.model import Address, Attachment, Inbound
+from mailbot.services.ports import NotAnEmail
 
 AUTO_HEADERS = ("auto-submitted", "precedence", "list-id", "list-unsubscribe",
                 "x-auto-response-suppress", "x-autoreply", "x-autorespond")
-_MSGID = re.compile(r"<[^<>\s]+>")
+# A Message-ID we store or echo in In-Reply-To/References: printable ASCII in angle
+# brackets, no longer than a header line may be. Anything else is dropped, never copied,
+# so a crafted id cannot smuggle a header into our replies.
+_MSGID = re.compile(r"<[!-;=?-~]{1,996}>")
 _UNSAFE_NAME = re.compile(r"[^\w.\- ()+,]")
+MAX_REFERENCES = 50
+MAX_NAME = 200
+MAX_ADDRESS = 320
+MAX_SUBJECT = 998
 
 
-class NotAnEmail(ValueError):
-    """The bytes cannot be treated as a message; the text is the reason kept in quarantine."""
+def clean(text: str, limit: int | None = None) -> str:
+    """Text that every database accepts: raw 8-bit bytes decoded as UTF-8 where they can
+    be, no NULs, no line breaks in one-line fields (when `limit` is given), at most
+    `limit` characters."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = text.replace("\x00", "")
+    if limit is not None:
+        text = " ".join(text.split())[:limit]
+    return text
 
 
 def _header(msg: Message, name: str) -> str | None:
@@ -46,14 +61,15 @@ def _addresses(msg: Message, name: str) -> tuple[Address, ...]:
     if not raw:
         return ()
     pairs = email.utils.getaddresses([raw])
-    return tuple(Address(n.strip(), e.strip()) for n, e in pairs if "@" in e)
+    return tuple(Address(clean(n, MAX_NAME), clean(e, MAX_ADDRESS)) for n, e in pairs
+                 if "@" in e and len(e) <= MAX_ADDRESS)
 
 
 def _msgid(value: str | None) -> str | None:
     if not value:
         return None
     found = _MSGID.search(value)
-    return found.group(0) if found else value.strip() or None
+    return found.group(0) if found else None
 
 
 def _date(msg: Message) -> dt.datetime | None:
@@ -125,7 +141,7 @@ def html_to_text(html: str) -> str:
 def safe_filename(name: str | None, index: int) -> str:
     """A filename that cannot climb directories or hide control characters."""
     base = (name or "").replace("\\", "/").rpartition("/")[2]
-    base = _UNSAFE_NAME.sub("_", base).strip(" .")[:120]
+    base = _UNSAFE_NAME.sub("_", clean(base)).strip(" .")[:120]
     return base or f"attachment-{index}"
 
 
@@ -155,7 +171,7 @@ def _walk(msg: Message) -> tuple[str | None, str | None, list[Attachment]]:
                 filename = None
             attachments.append(Attachment(
                 filename=safe_filename(filename, len(attachments) + 1),
-                content_type=ctype,
+                content_type=clean(ctype, 200),
                 size=len(data),
                 sha256=hashlib.sha256(data).hexdigest(),
                 content=data,
@@ -182,7 +198,8 @@ def parse_message(raw: bytes) -> Inbound:
     if text is None:
         text = html_to_text(html) if html else ""
     try:
-        auth = tuple(str(v) for v in (msg.get_all("Authentication-Results") or ()))
+        values = msg.get_all("Authentication-Results") or ()
+        auth = tuple(clean(str(v), MAX_SUBJECT) for v in values)
     except Exception:
         auth = ()
     return Inbound(
@@ -190,18 +207,18 @@ def parse_message(raw: bytes) -> Inbound:
         raw_sha256=hashlib.sha256(raw).hexdigest(),
         message_id=_msgid(_header(msg, "Message-ID")),
         in_reply_to=_msgid(_header(msg, "In-Reply-To")),
-        references=tuple(_MSGID.findall(_header(msg, "References") or "")),
+        references=tuple(_MSGID.findall(_header(msg, "References") or ""))[-MAX_REFERENCES:],
         from_=senders[0] if senders else None,
         to=_addresses(msg, "To"),
         cc=_addresses(msg, "Cc"),
         reply_to=_addresses(msg, "Reply-To"),
-        subject=(_header(msg, "Subject") or "").replace("\n", " ").replace("\r", ""),
+        subject=clean(_header(msg, "Subject") or "", MAX_SUBJECT),
         date=_date(msg),
-        text=text.replace("\r\n", "\n").replace("\x00", ""),
-        html=html,
+        text=clean(text).replace("\r\n", "\n"),
+        html=clean(html) if html is not None else None,
         attachments=tuple(attachments),
-        auto_headers={h: v for h in AUTO_HEADERS if (v := _header(msg, h))},
+        auto_headers={h: clean(v, MAX_SUBJECT) for h in AUTO_HEADERS if (v := _header(msg, h))},
         content_type=msg.get_content_type(),
-        return_path=_header(msg, "Return-Path"),
+        return_path=clean(path, MAX_ADDRESS) if (path := _header(msg, "Return-Path")) else None,
         authentication_results=auth,
     )

@@ -15,11 +15,13 @@ from mailbot.domain.model import Inbound
 _ROBOT_LOCALPARTS = frozenset({"mailer-daemon", "postmaster", "noreply", "no-reply",
                                "do-not-reply", "donotreply", "bounce", "bounces"})
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply"})
+# Out-of-office replies without the proper headers give themselves away by how their subject
+# *starts*; a resident's "Vacation of my flat" or "On annual leave, nobody answered" must not.
 _OUT_OF_OFFICE = re.compile(
-    r"\b(out of (the )?office|auto(matic)?[- ]?(reply|response|antwort)|autoreply|"
-    r"away from (the )?office|on annual leave|abwesenheit|"
-    r"r[ée]ponse automatique|respuesta autom[aá]tica|risposta automatica|"
-    r"odpowied[zź] automatyczna|automatisch antwoord|vacation|holiday notice)\b",
+    r"^\s*(out of (the )?office|auto(matic)?[- ]?(reply|response|antwort)\b|autoreply|auto:|"
+    r"away from (the )?office|abwesenheit|r[ée]ponse automatique|respuesta autom[aá]tica|"
+    r"risposta automatica|automatyczna odpowied[zź]|odpowied[zź] automatyczna|"
+    r"automatisch antwoord|vacation (reply|notice|message)|自动回复)",
     re.IGNORECASE,
 )
 
@@ -41,6 +43,8 @@ def may_auto_reply(inbound: Inbound) -> ReplyPermission:
     contact = inbound.contact
     if contact is None:
         reasons.append("no sender address to answer")
+    elif not contact.email.rpartition("@")[0].isascii():
+        reasons.append(f"address {contact.email} needs SMTPUTF8, which plain SMTP cannot send")
     auto_submitted = h.get("auto-submitted", "").strip().lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         reasons.append(f"Auto-Submitted: {auto_submitted}")

@@ -61,23 +61,3 @@ def add_working_days(calendar: Calendar, start: dt.date, days: int) -> dt.date:
         if calendar.is_working_day(day):
             remaining -= 1
     return day
-
-
-def working_days_between(calendar: Calendar, start: dt.date, end: dt.date) -> int:
-    """How many working days after `start` up to and including `end` (negative if earlier)."""
-    if end < start:
-        return -working_days_between(calendar, end, start)
-    count = 0
-    day = start
-    while day < end:
-        day += dt.timedelta(days=1)
-        if calendar.is_working_day(day):
-            count += 1
-    return count
-
-
-def next_working_day(calendar: Calendar, day: dt.date) -> dt.date:
-    """`day` itself if it is a working day, else the first working day after it."""
-    while not calendar.is_working_day(day):
-        day += dt.timedelta(days=1)
-    return day

@@ -7,6 +7,7 @@ outbox holds is what the recipient gets, and a resend after a crash is byte-iden
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -36,6 +37,16 @@ class MailIdentity:
         return f"<{secrets.token_hex(8)}.{token}@{self.domain}>"
 
 
+_NOT_A_NAME = re.compile(r"https?:|www\.|@|://|[<>{}\[\]|\\]", re.IGNORECASE)
+
+
+def salutation(name: str) -> str:
+    """The name to greet, or "" for "Sir or Madam": a display name is whatever the sender
+    typed, and a council letter must not carry a link or a slogan to a stranger."""
+    name = " ".join(name.split())
+    return "" if len(name) > 60 or _NOT_A_NAME.search(name) else name
+
+
 def case_context(case: NewCase, stored: StoredCase, rules: Rules) -> dict[str, Any]:
     service = rules.services.get(case.service) if case.service else None
     directorate = rules.directorates.get(case.directorate) if case.directorate else None
@@ -50,6 +61,7 @@ def case_context(case: NewCase, stored: StoredCase, rules: Rules) -> dict[str, A
             "service_name": service.name if service else None,
             "directorate_name": directorate.name if directorate else None,
             "contact_name": case.contact.name if case.contact else "",
+            "salutation": salutation(case.contact.name) if case.contact else "",
             "contact_email": case.contact.email if case.contact else "",
             "received": london_date(case.received_at),
             "response_due": case.response_due,

@@ -13,16 +13,15 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mailbot.adapters.parse import NotAnEmail, parse_message
 from mailbot.clock import Clock
 from mailbot.domain.decide import decide_new_case
-from mailbot.domain.model import EventRecord
+from mailbot.domain.model import EventRecord, Inbound
 from mailbot.domain.reference import make_reference, make_token
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import Calendar, london_date
 from mailbot.rendering import Renderer
 from mailbot.services.compose import MailIdentity, case_context, compose
-from mailbot.services.ports import Store, Transaction
+from mailbot.services.ports import Conflict, NotAnEmail, Store, Transaction
 
 log = logging.getLogger(__name__)
 REFERENCE_ATTEMPTS = 50
@@ -37,10 +36,11 @@ class IntakeResult:
 
 
 class Intake:
-    def __init__(self, store: Store, rules: Rules, calendar: Calendar, renderer: Renderer,
-                 identity: MailIdentity, clock: Clock,
+    def __init__(self, store: Store, parse: Callable[[bytes], Inbound], rules: Rules,
+                 calendar: Calendar, renderer: Renderer, identity: MailIdentity, clock: Clock,
                  entropy: Callable[[int], bytes] = secrets.token_bytes) -> None:
         self.store = store
+        self.parse = parse
         self.rules = rules
         self.calendar = calendar
         self.renderer = renderer
@@ -50,11 +50,17 @@ class Intake:
 
     def ingest(self, raw: bytes, mailbox: str) -> IntakeResult:
         try:
-            return self._ingest(raw, mailbox)
+            try:
+                return self._ingest(raw, mailbox)
+            except Conflict:
+                # Another process filed the same message (or drew the same reference) at
+                # the same moment; a second look finds its work and decides again.
+                return self._ingest(raw, mailbox)
         except NotAnEmail as refused:
             return self._quarantine(raw, mailbox, str(refused))
-        except Exception as bug:  # keep the bytes whatever the fault; the log has the trace
-            log.exception("intake failed; message quarantined")
+        except Exception as bug:  # keep the bytes whatever the fault
+            log.error("intake failed, message quarantined: %s: %s", type(bug).__name__, bug)
+            log.debug("intake failure", exc_info=True)
             return self._quarantine(raw, mailbox,
                                     f"internal error: {bug.__class__.__name__}: {bug}")
 
@@ -74,7 +80,7 @@ class Intake:
         raise RuntimeError("no free case reference: lengthen references in the rules")
 
     def _ingest(self, raw: bytes, mailbox: str) -> IntakeResult:
-        inbound = parse_message(raw)
+        inbound = self.parse(raw)
         now = self.clock.now()
         with self.store.transaction() as tx:
             duplicate = tx.find_duplicate(inbound)

@@ -16,6 +16,8 @@ from mailbot.services.ports import MailSender, SendError, Store
 MAX_ATTEMPTS = 12
 FIRST_DELAY = dt.timedelta(minutes=1)
 LONGEST_DELAY = dt.timedelta(hours=4)
+# Longer than any batch takes; a sender that dies holding items releases them after this.
+CLAIM_LEASE = dt.timedelta(minutes=15)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -36,7 +38,7 @@ async def deliver(store: Store, sender: MailSender, clock: Clock,
     report = DeliveryReport()
     while True:
         with store.transaction() as tx:
-            items = tx.due_outbox(clock.now(), batch)
+            items = tx.claim_due(clock.now(), batch, CLAIM_LEASE)
         if not items:
             return report
         try:

@@ -54,3 +54,17 @@ def test_auto_submitted_no_is_a_person() -> None:
 def test_out_of_office_subjects(subject: str) -> None:
     raw = f"From: a@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
     assert not may_auto_reply(parse_message(raw)).allowed
+
+
+@pytest.mark.parametrize("subject", ["Vacation of my council flat - deposit never returned",
+                                     "Officer on annual leave and nobody answered",
+                                     "Re: my complaint about the automatic gates"])
+def test_subjects_that_only_look_automatic_are_answered(subject: str) -> None:
+    raw = f"From: a@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
+    assert may_auto_reply(parse_message(raw)).allowed
+
+
+def test_address_needing_smtputf8_is_not_answered() -> None:
+    raw = "From: José <josé@example.es>\r\nSubject: queja\r\n\r\nbody\r\n".encode()
+    permission = may_auto_reply(parse_message(raw))
+    assert not permission.allowed and "SMTPUTF8" in permission.reasons[0]

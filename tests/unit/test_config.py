@@ -65,6 +65,44 @@ def test_line_number_is_given(config: Path) -> None:
         load_settings(config)
 
 
+def test_line_number_points_into_the_right_table(config: Path) -> None:
+    edit(config, 'port = 143\nsecurity = "none"\nusername = "casework"',
+         'port = "x"\nsecurity = "none"\nusername = "casework"')
+    line = config.read_text().splitlines().index('port = "x"') + 1
+    with pytest.raises(ConfigError, match=rf"mailbot\.toml:{line}: mailboxes\.port: expected"):
+        load_settings(config)
+
+
+def test_templates_folder_must_exist(config: Path) -> None:
+    edit(config, '# templates = "templates"', 'templates = "tempaltes"')
+    with pytest.raises(ConfigError, match=r"paths\.templates: .*tempaltes is not a folder"):
+        load_settings(config)
+
+
+def test_bad_database_url_is_a_config_error(config: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    edit(config, 'url = "sqlite:///mailbot.db"', 'url = "mysqlite://nowhere"')
+    assert main(["--config", str(config), "cases"]) == 2
+    assert "database.url: not a usable database URL" in capsys.readouterr().err
+
+
+def test_template_syntax_error_stops_start_up(config: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    (config.parent / "templates").mkdir()
+    (config.parent / "templates" / "acknowledgement.subject.j2").write_text("{{ oops")
+    edit(config, '# templates = "templates"', 'templates = "templates"')
+    assert main(["--config", str(config), "cases"]) == 2
+    assert "acknowledgement.subject.j2:1:" in capsys.readouterr().err
+
+
+def test_init_over_a_file_is_refused_cleanly(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "afile").write_text("x")
+    assert main(["init", str(tmp_path / "afile")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot create" in err and "Traceback" not in err
+
+
 def test_not_toml(config: Path) -> None:
     config.write_text("[smtp\nhost=")
     with pytest.raises(ConfigError, match="not valid TOML"):
@@ -108,6 +146,8 @@ def test_bad_mailbot_now(config: Path, capsys: pytest.CaptureFixture[str],
     ("council.toml", '"2026-12-29"', '"2026-12-32"', "calendar.closures: '2026-12-32'"),
     ("council.toml", 'reference_prefix = "CF"', 'reference_prefix = "C-F"',
      "council.reference_prefix: expected 1 to 5 letters"),
+    ("services.toml", '"bin" = 3', '"*" = 3',
+     "services.waste.keywords.*: a phrase needs at least one letter or digit"),
 ])
 def test_bad_rules_name_the_file_and_key(tmp_path: Path, file: str, old: str, new: str,
                                          message: str) -> None:

@@ -2,7 +2,8 @@
 
 import pytest
 
-from mailbot.adapters.parse import NotAnEmail, html_to_text, parse_message, safe_filename
+from mailbot.adapters.parse import html_to_text, parse_message, safe_filename
+from mailbot.services.ports import NotAnEmail
 from tests.conftest import FIXTURES, MAIL
 
 
@@ -65,7 +66,8 @@ def test_real_world_bounce_parses() -> None:
 @pytest.mark.parametrize(("given", "expected"), [
     ("../../etc/passwd", "passwd"),
     ("C:\\Users\\me\\report.pdf", "report.pdf"),
-    ("evil\x00name.pdf", "evil_name.pdf"),
+    ("evil\x00name.pdf", "evilname.pdf"),
+    ("tab\there.pdf", "tab_here.pdf"),
     ("", "attachment-3"),
     ("...", "attachment-3"),
 ])
@@ -75,3 +77,35 @@ def test_safe_filename(given: str, expected: str) -> None:
 
 def test_html_to_text_survives_broken_markup() -> None:
     assert "text" in html_to_text("<p>text<div <<>")
+
+
+def test_crafted_message_id_is_dropped_not_echoed() -> None:
+    raw = (b"From: a@example.com\r\nSubject: x\r\n"
+           b"Message-ID: =?utf-8?q?x=0D=0ABcc_:_victim@evil.example?=\r\n"
+           b"In-Reply-To: <ok@example.com> trailing\r\n\r\nbody\r\n")
+    inbound = parse_message(raw)
+    assert inbound.message_id is None
+    assert inbound.in_reply_to == "<ok@example.com>"
+
+
+def test_fields_fit_every_database() -> None:
+    name = "N" * 500
+    raw = (f"From: {name} <a@example.com>\r\n"
+           "Subject: =?utf-8?q?a=00b?=\r\n\r\nbo\x00dy\r\n").encode()
+    inbound = parse_message(raw)
+    assert inbound.subject == "ab" and inbound.text == "body\n"
+    assert inbound.from_ is not None and len(inbound.from_.name) == 200
+
+
+def test_raw_utf8_header_is_decoded() -> None:
+    raw = "From: José <jose@example.com>\r\nSubject: Café closed\r\n\r\nhi\r\n".encode()
+    inbound = parse_message(raw)
+    assert inbound.subject == "Café closed"
+    assert inbound.from_ is not None and inbound.from_.name == "José"
+
+
+def test_references_are_capped() -> None:
+    refs = " ".join(f"<r{i}@example.com>" for i in range(500))
+    raw = f"From: a@example.com\r\nReferences: {refs}\r\nSubject: x\r\n\r\nhi\r\n".encode()
+    inbound = parse_message(raw)
+    assert len(inbound.references) == 50 and inbound.references[-1] == "<r499@example.com>"

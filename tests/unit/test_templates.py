@@ -10,8 +10,9 @@ import pytest
 from mailbot.domain.model import Address, Kind, NewCase, Ombudsman
 from mailbot.domain.rules import Rules
 from mailbot.rendering import TEMPLATES, Envelope, Renderer, build_message, long_date
-from mailbot.services.compose import case_context
+from mailbot.services.compose import case_context, salutation
 from mailbot.services.ports import StoredCase
+from mailbot.tomlcheck import ConfigError
 
 
 def context(rules: Rules, kind: Kind, ombudsman: Ombudsman | None,
@@ -87,3 +88,33 @@ def test_built_message_headers(rules: Rules) -> None:
     assert msg["To"] == "Zoë Ødegård <zoe@example.com>"
     assert [p.get_content_type() for p in msg.walk()] == [
         "multipart/alternative", "text/plain", "text/html"]
+
+
+@pytest.mark.parametrize(("name", "greeting"), [
+    ("Ann Example", "Dear Ann Example,"),
+    ("Visit http://evil.example for prizes", "Dear Sir or Madam,"),
+    ("someone@example.com", "Dear Sir or Madam,"),
+    ("", "Dear Sir or Madam,"),
+])
+def test_greeting_never_carries_a_link(name: str, greeting: str, rules: Rules) -> None:
+    data = context(rules, Kind.COMPLAINT, Ombudsman.LGSCO, "waste")
+    data["case"]["salutation"] = salutation(name)  # type: ignore[index]
+    assert Renderer().render("acknowledgement", data).text.startswith(greeting)
+
+
+def test_non_ascii_domain_is_sent_as_idna(rules: Rules) -> None:
+    rendered = Renderer().render("acknowledgement",
+                                 context(rules, Kind.COMPLAINT, Ombudsman.LGSCO, "waste"))
+    envelope = Envelope(
+        from_=Address("Team", "feedback@stoke-example.gov.uk"),
+        to=(Address("Zoë", "zoe@bücher.example"),), reply_to="feedback+t@x.gov.uk",
+        message_id="<a@x>", in_reply_to=None, references=(), auto_submitted="auto-replied",
+        date=dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC))
+    raw, _ = build_message(envelope, rendered)
+    assert b"zoe@xn--bcher-kva.example" in raw
+
+
+def test_template_syntax_error_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "routed_case.txt.j2").write_text("line one\n{% if %}\n")
+    with pytest.raises(ConfigError, match=r"routed_case\.txt\.j2:2: "):
+        Renderer(tmp_path).check()

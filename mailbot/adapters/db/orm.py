@@ -120,6 +120,8 @@ class OutboxRow(Base):
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(default=0)
     next_try: Mapped[dt.datetime]
+    # Set while one sender process holds the item; a crashed sender's claim expires.
+    claimed_until: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None]
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_try"),)

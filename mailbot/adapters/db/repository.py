@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import CursorResult, Engine, create_engine, event, func, or_, select, update
+from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.adapters.db.migrate import migrate
@@ -26,12 +27,25 @@ from mailbot.adapters.db.orm import (
 )
 from mailbot.domain.model import EventRecord, Inbound, NewCase
 from mailbot.domain.workdays import LONDON
-from mailbot.services.ports import CaseFilter, OutboundMail, QueuedItem, StoredCase
+from mailbot.services.ports import CaseFilter, Conflict, OutboundMail, QueuedItem, StoredCase
+
+
+class BadDatabaseUrl(ValueError):
+    """The configured URL is not one SQLAlchemy can use."""
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL is used as it comes."""
-    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    """SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE; PostgreSQL is used
+    as it comes.
+
+    BEGIN IMMEDIATE takes SQLite's write lock when a transaction starts, so two processes
+    queue for it (up to the busy timeout) instead of one failing when it tries to write
+    on a snapshot the other has just made stale.
+    """
+    try:
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    except (ArgumentError, ImportError) as exc:
+        raise BadDatabaseUrl(f"not a usable database URL: {exc}") from None
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -42,6 +56,11 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+
+        @event.listens_for(engine, "begin")
+        def _begin_immediate(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -57,7 +76,13 @@ class SqlTransaction:
         self.session = session
 
     def find_duplicate(self, inbound: Inbound) -> str | None:
-        """Same bytes, or the same Message-ID from the same sender, is the same message."""
+        """Same bytes, or the same Message-ID from the same sender, is the same message;
+        a Message-ID we made ourselves is our own mail coming back, never a new case."""
+        if inbound.message_id:
+            ours = self.session.scalar(select(MessageRow.id).where(
+                MessageRow.message_id == inbound.message_id, MessageRow.direction == "out"))
+            if ours is not None:
+                return f"our own outgoing message {ours}"
         same_bytes = self.session.scalar(
             select(MessageRow.id).where(MessageRow.raw_sha256 == inbound.raw_sha256))
         if same_bytes is not None:
@@ -146,26 +171,44 @@ class SqlTransaction:
         self.session.flush()
         return row.id, True
 
-    def due_outbox(self, now: dt.datetime, limit: int) -> list[QueuedItem]:
+    def claim_due(self, now: dt.datetime, limit: int,
+                  lease: dt.timedelta) -> list[QueuedItem]:
+        """Claim up to `limit` due items for this sender until `now + lease`.
+
+        Each claim is a conditional UPDATE, so of two senders racing for an item exactly
+        one wins it, on SQLite and PostgreSQL alike; a claim left by a crashed sender
+        expires and the item is sent again, with the same bytes and Message-ID.
+        """
+        free = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now)
+        candidates = self.session.scalars(
+            select(OutboxRow.id).where(OutboxRow.status == "queued", OutboxRow.next_try <= now,
+                                       free).order_by(OutboxRow.id).limit(limit)).all()
+        claim = update(OutboxRow).where(OutboxRow.status == "queued", free) \
+            .values(claimed_until=now + lease)
+        claimed = [item for item in candidates if cast(
+            CursorResult[Any], self.session.execute(claim.where(OutboxRow.id == item))
+        ).rowcount == 1]
         rows = self.session.execute(
-            select(OutboxRow, MessageRow)
-            .join(MessageRow, OutboxRow.message_pk == MessageRow.id)
-            .where(OutboxRow.status == "queued", OutboxRow.next_try <= now)
-            .order_by(OutboxRow.id).limit(limit)).all()
+            select(OutboxRow, MessageRow).join(MessageRow, OutboxRow.message_pk == MessageRow.id)
+            .where(OutboxRow.id.in_(claimed)).order_by(OutboxRow.id)).all()
         return [QueuedItem(o.id, o.envelope_from, tuple(m.to), m.raw, o.attempts)
                 for o, m in rows]
 
-    def mark_sent(self, item_id: int, at: dt.datetime) -> None:
+    def _finish(self, item_id: int, **values: Any) -> None:
         row = self.session.get_one(OutboxRow, item_id)
-        row.status, row.sent_at, row.attempts, row.last_error = "sent", at, row.attempts + 1, None
+        values.setdefault("last_error", None)
+        for key, value in {"attempts": row.attempts + 1, "claimed_until": None,
+                           **values}.items():
+            setattr(row, key, value)
+
+    def mark_sent(self, item_id: int, at: dt.datetime) -> None:
+        self._finish(item_id, status="sent", sent_at=at)
 
     def mark_retry(self, item_id: int, error: str, next_try: dt.datetime) -> None:
-        row = self.session.get_one(OutboxRow, item_id)
-        row.attempts, row.last_error, row.next_try = row.attempts + 1, error, next_try
+        self._finish(item_id, last_error=error, next_try=next_try)
 
     def mark_failed(self, item_id: int, error: str) -> None:
-        row = self.session.get_one(OutboxRow, item_id)
-        row.status, row.attempts, row.last_error = "failed", row.attempts + 1, error
+        self._finish(item_id, status="failed", last_error=error)
 
 
 class SqlStore:
@@ -181,8 +224,11 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
-        with self._sessions.begin() as session:
-            yield SqlTransaction(session)
+        try:
+            with self._sessions.begin() as session:
+                yield SqlTransaction(session)
+        except IntegrityError as clash:
+            raise Conflict(str(clash.orig)) from None
 
     def _case_dict(self, row: CaseRow) -> dict[str, Any]:
         return {

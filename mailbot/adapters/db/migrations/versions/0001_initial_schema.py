@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 16:14:09.994218
+Create Date: 2026-11-23 16:32:09.394369
 """
 
 from collections.abc import Sequence
@@ -117,6 +117,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=10), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_try', mailbot.adapters.db.orm.UTCDateTime(), nullable=False),
+    sa.Column('claimed_until', mailbot.adapters.db.orm.UTCDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('sent_at', mailbot.adapters.db.orm.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),

@@ -26,8 +26,13 @@ from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import Calendar, london_date
 
 
+# What a person reads to judge a message is its opening; a 10 MB paste must not make every
+# keyword search slow.
+CLASSIFY_CHARS = 20_000
+
+
 def classifiable_text(inbound: Inbound) -> str:
-    return f"{inbound.subject}\n{inbound.text}"
+    return f"{inbound.subject}\n{inbound.text[:CLASSIFY_CHARS]}"
 
 
 def decide_new_case(

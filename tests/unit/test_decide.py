@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from mailbot.adapters.parse import parse_message
-from mailbot.domain.decide import decide_new_case
+from mailbot.domain.decide import CLASSIFY_CHARS, classifiable_text, decide_new_case
 from mailbot.domain.model import Decision, Kind, Ombudsman
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import LONDON, Calendar
@@ -94,3 +94,9 @@ def test_auto_reply_gets_no_mail_and_waits_in_triage(rules: Rules, calendar: Cal
     assert decision.case.response_due is None
     assert any(e.kind == "no_acknowledgement" and "Auto-Submitted" in e.detail
                for e in decision.events)
+
+
+def test_only_the_opening_of_a_huge_message_is_classified() -> None:
+    raw = b"From: a@example.com\r\nSubject: bins\r\n\r\n" + b"word " * 1_000_000
+    text = classifiable_text(parse_message(raw))
+    assert len(text) <= CLASSIFY_CHARS + len("bins\n")

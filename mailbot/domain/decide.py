@@ -25,7 +25,6 @@ from mailbot.domain.route import choose_ombudsman, route_service
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import Calendar, london_date
 
-
 # What a person reads to judge a message is its opening; a 10 MB paste must not make every
 # keyword search slow.
 CLASSIFY_CHARS = 20_000

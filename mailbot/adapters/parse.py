@@ -11,22 +11,30 @@ import datetime as dt
 import email.utils
 import hashlib
 import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
 
-from mailbot.domain.model import Address, Attachment, Inbound
+from mailbot.domain.model import Address, Attachment, DeliveryReport, Inbound
 from mailbot.services.ports import NotAnEmail
 
-AUTO_HEADERS = ("auto-submitted", "precedence", "list-id", "list-unsubscribe",
-                "x-auto-response-suppress", "x-autoreply", "x-autorespond")
+AUTO_HEADERS = ("auto-submitted", "precedence", "list-id", "list-unsubscribe", "list-post",
+                "mailing-list", "x-mailing-list", "x-auto-response-suppress", "x-autoreply",
+                "x-autorespond", "sender")
 # A Message-ID we store or echo in In-Reply-To/References: printable ASCII in angle
 # brackets, no longer than a header line may be. Anything else is dropped, never copied,
 # so a crafted id cannot smuggle a header into our replies.
 _MSGID = re.compile(r"<[!-;=?-~]{1,996}>")
 _UNSAFE_NAME = re.compile(r"[^\w.\- ()+,]")
+_QUOTED_MSGID = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[!-;=?-~]{1,996}>)",
+                           re.IGNORECASE | re.MULTILINE)
 MAX_REFERENCES = 50
+MAX_DEPTH = 20
+MAX_QUOTED_HEADERS = 64_000
+MAX_SCAN = 200_000
 MAX_NAME = 200
 MAX_ADDRESS = 320
 MAX_SUBJECT = 998
@@ -154,33 +162,111 @@ def _is_attachment(part: Message) -> bool:
     return disposition == "attachment" or bool(filename)
 
 
-def _walk(msg: Message) -> tuple[str | None, str | None, list[Attachment]]:
+def _leaves(part: Message, depth: int = 0) -> Iterator[Message]:
+    """Leaf parts in order; an attached message (message/rfc822) is one leaf, not opened,
+    so a forward keeps its original whole. Nesting deeper than any real mail is cut."""
+    ctype = part.get_content_type()
+    if depth > MAX_DEPTH:
+        return
+    if part.is_multipart() and not ctype.startswith("message/"):
+        payload = part.get_payload()
+        for sub in payload if isinstance(payload, list) else ():
+            if isinstance(sub, Message):
+                yield from _leaves(sub, depth + 1)
+    else:
+        yield part
+
+
+def _part_bytes(part: Message) -> bytes:
+    if part.get_content_type().startswith("message/"):
+        try:
+            inner = part.get_payload()
+            if isinstance(inner, list):
+                return b"".join(m.as_bytes(policy=policy.compat32) for m in inner
+                                if isinstance(m, Message))
+        except Exception:
+            return b""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
+def _delivery_report(part: Message) -> DeliveryReport | None:
+    """Action, status and recipients from a message/delivery-status part."""
+    try:
+        blocks = [b for b in part.get_payload() if isinstance(b, Message)]
+    except Exception:
+        return None
+    fields: dict[str, str] = {}
+    recipients: list[str] = []
+    for block in blocks:
+        for key in ("Action", "Status", "Diagnostic-Code"):
+            value = _header(block, key)
+            if value and key not in fields:
+                fields[key] = value
+        recipient = _header(block, "Final-Recipient") or _header(block, "Original-Recipient")
+        if recipient:
+            recipients.append(clean(recipient.rpartition(";")[2].strip(), MAX_ADDRESS))
+    if not fields and not recipients:
+        return None
+    return DeliveryReport(
+        action=clean(fields.get("Action", ""), 20).lower(),
+        status=clean(fields.get("Status", ""), 20),
+        recipients=tuple(recipients),
+        diagnostic=clean(fields.get("Diagnostic-Code", ""), MAX_SUBJECT),
+    )
+
+
+@dataclass
+class _Parts:
     text: str | None = None
     html: str | None = None
-    attachments: list[Attachment] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    attachments: list[Attachment] = field(default_factory=list)
+    report: DeliveryReport | None = None
+    quoted_headers: list[str] = field(default_factory=list)
+
+
+def _walk(msg: Message) -> _Parts:
+    found = _Parts()
+    for part in _leaves(msg):
         ctype = part.get_content_type()
-        if _is_attachment(part) or ctype not in ("text/plain", "text/html"):
-            payload = part.get_payload(decode=True)
-            data = payload if isinstance(payload, bytes) else b""
-            try:
-                filename = part.get_filename()
-            except Exception:
-                filename = None
-            attachments.append(Attachment(
-                filename=safe_filename(filename, len(attachments) + 1),
-                content_type=clean(ctype, 200),
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                content=data,
-            ))
-        elif ctype == "text/plain" and text is None:
-            text = _decoded_text(part)
-        elif ctype == "text/html" and html is None:
-            html = _decoded_text(part)
-    return text, html, attachments
+        if ctype == "message/delivery-status":
+            found.report = found.report or _delivery_report(part)
+            continue
+        if ctype in ("text/plain", "text/html") and not _is_attachment(part):
+            if ctype == "text/plain" and found.text is None:
+                found.text = _decoded_text(part)
+                continue
+            if ctype == "text/html" and found.html is None:
+                found.html = _decoded_text(part)
+                continue
+        data = _part_bytes(part)
+        if ctype in ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers"):
+            found.quoted_headers.append(data[:MAX_QUOTED_HEADERS].decode("utf-8", "replace"))
+        try:
+            filename = part.get_filename()
+        except Exception:
+            filename = None
+        if ctype == "message/rfc822" and not filename:
+            filename = "forwarded-message.eml"
+        found.attachments.append(Attachment(
+            filename=safe_filename(filename, len(found.attachments) + 1),
+            content_type=clean(ctype, 200),
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            content=data,
+        ))
+    return found
+
+
+def _embedded_ids(texts: Iterable[str], own: str | None) -> tuple[str, ...]:
+    """Message-ID headers quoted in bounces and forwards, in order, without duplicates."""
+    ids: list[str] = []
+    for text in texts:
+        for match in _QUOTED_MSGID.finditer(text):
+            value = match.group(1)
+            if value != own and value not in ids:
+                ids.append(value)
+    return tuple(ids[:MAX_REFERENCES])
 
 
 def parse_message(raw: bytes) -> Inbound:
@@ -194,9 +280,11 @@ def parse_message(raw: bytes) -> Inbound:
     if not msg.keys():
         raise NotAnEmail("not an RFC 5322 message: no header fields found")
     senders = _addresses(msg, "From") or _addresses(msg, "Sender")
-    text, html, attachments = _walk(msg)
+    parts = _walk(msg)
+    text, html, attachments = parts.text, parts.html, parts.attachments
     if text is None:
         text = html_to_text(html) if html else ""
+    message_id = _msgid(_header(msg, "Message-ID"))
     try:
         values = msg.get_all("Authentication-Results") or ()
         auth = tuple(clean(str(v), MAX_SUBJECT) for v in values)
@@ -205,7 +293,7 @@ def parse_message(raw: bytes) -> Inbound:
     return Inbound(
         raw=raw,
         raw_sha256=hashlib.sha256(raw).hexdigest(),
-        message_id=_msgid(_header(msg, "Message-ID")),
+        message_id=message_id,
         in_reply_to=_msgid(_header(msg, "In-Reply-To")),
         references=tuple(_MSGID.findall(_header(msg, "References") or ""))[-MAX_REFERENCES:],
         from_=senders[0] if senders else None,
@@ -221,4 +309,6 @@ def parse_message(raw: bytes) -> Inbound:
         content_type=msg.get_content_type(),
         return_path=clean(path, MAX_ADDRESS) if (path := _header(msg, "Return-Path")) else None,
         authentication_results=auth,
+        delivery_report=parts.report,
+        embedded_message_ids=_embedded_ids([*parts.quoted_headers, text[:MAX_SCAN]], message_id),
     )

@@ -71,6 +71,20 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class DeliveryReport:
+    """The machine-readable part of a DSN (RFC 3464): what happened to which recipients."""
+
+    action: str  # failed | delayed | delivered | relayed | expanded | "" when absent
+    status: str  # e.g. 5.1.1
+    recipients: tuple[str, ...]
+    diagnostic: str
+
+    @property
+    def is_failure(self) -> bool:
+        return self.action == "failed" or (not self.action and self.status.startswith("5"))
+
+
+@dataclass(frozen=True)
 class Inbound:
     """Everything the shell extracts from one raw message, once.
 
@@ -95,6 +109,9 @@ class Inbound:
     content_type: str
     return_path: str | None
     authentication_results: tuple[str, ...]
+    delivery_report: DeliveryReport | None = None
+    # Message-IDs of other messages quoted inside this one: a bounce's original, a forward.
+    embedded_message_ids: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:

@@ -8,7 +8,8 @@ from tests.conftest import FIXTURES, MAIL
 
 CORPUS = FIXTURES / "corpus"
 SILENT = sorted(p.relative_to(CORPUS).as_posix()
-                for p in CORPUS.glob("*/*.eml") if p.parent.name != "replies")
+                for folder in ("bounces", "autoreplies") for p in (CORPUS / folder).glob("*.eml"))
+REPLIES = sorted(p.name for p in (CORPUS / "replies").glob("*.eml"))
 
 
 @pytest.mark.parametrize("name", SILENT)
@@ -18,9 +19,9 @@ def test_robots_and_lists_get_no_reply(name: str) -> None:
     assert all(r.startswith("no reply: ") for r in permission.reasons)
 
 
-def test_person_replying_may_be_answered() -> None:
-    raw = (CORPUS / "replies/talon__apple_mail.eml").read_bytes()
-    assert may_auto_reply(parse_message(raw)).allowed
+@pytest.mark.parametrize("name", REPLIES)
+def test_people_replying_may_be_answered(name: str) -> None:
+    assert may_auto_reply(parse_message((CORPUS / "replies" / name).read_bytes())).allowed
 
 
 def test_resident_may_be_answered() -> None:

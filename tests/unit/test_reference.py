@@ -2,7 +2,7 @@
 
 import secrets
 
-from mailbot.domain.reference import ALPHABET, make_reference, make_token
+from mailbot.domain.reference import ALPHABET, find_references, make_reference, make_token
 
 
 def test_shape() -> None:
@@ -23,3 +23,12 @@ def test_random_references_rarely_repeat() -> None:
 def test_token_is_subaddress_safe() -> None:
     token = make_token(secrets.token_bytes(32))
     assert len(token) == 20 and token.isalnum() and token == token.lower()
+
+
+def test_found_as_people_type_them() -> None:
+    text = "Re: my complaint cf-26-4k7q and also CF 26 ZZ9A, not CF-26-4K7QX or XCF-26-4K7Q"
+    assert find_references(text, "CF") == ("CF-26-4K7Q", "CF-26-ZZ9A")
+
+
+def test_letters_outside_the_alphabet_are_not_references() -> None:
+    assert find_references("CF-26-0O1I", "CF") == ()

@@ -49,7 +49,7 @@ def evaluate(folder: Path, rules: Rules) -> list[Outcome]:
     with (folder / "labels.tsv").open(encoding="utf-8") as labels:
         for row in csv.DictReader(labels, delimiter="\t"):
             inbound = parse_message((folder / row["file"]).read_bytes())
-            case = decide_new_case(inbound, rules, calendar, NOW).case
+            case = decide_new_case(inbound, rules, calendar, NOW).new_case
             outcomes.append(Outcome(row["file"], row["kind"], row["service"], case.kind.value,
                                     case.service or "triage"))
     return outcomes

@@ -62,7 +62,8 @@ class App:
 
     def intake(self) -> Intake:
         return Intake(self.store, parse_message, self.rules, self.calendar, self.renderer,
-                      self.identity, self.clock)
+                      self.identity, self.clock,
+                      {box.name: box.role for box in self.settings.mailboxes})
 
     def sender(self) -> SmtpSender:
         smtp = self.settings.smtp

@@ -35,7 +35,7 @@ from mailbot.domain.workdays import LONDON
 from mailbot.tomlcheck import ConfigError
 
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
-TEMPLATES = ("acknowledgement", "routed_case")
+TEMPLATES = ("acknowledgement", "routed_case", "follow_up_acknowledgement", "routed_follow_up")
 PARTS = ("subject", "txt", "html")
 _WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
 _UTF8_QP = Charset("utf-8")

@@ -52,6 +52,7 @@ def _council(file: TomlFile) -> Council:
             except ValueError:
                 calendar.fail("closures", f"{value!r} is not a date (YYYY-MM-DD)")
         calendar.finish()
+    acks = file.root.table("acknowledgements", None) or Table(file, {}, "acknowledgements")
     prefix = council.string("reference_prefix")
     if not (prefix.isalpha() and prefix.isascii() and 1 <= len(prefix) <= 5):
         council.fail("reference_prefix", "expected 1 to 5 letters, such as CF")
@@ -62,8 +63,10 @@ def _council(file: TomlFile) -> Council:
         website=council.string("website"),
         phone=council.string("phone"),
         closures=frozenset(closures),
+        acknowledgements_per_day=acks.integer("per_sender_per_day", 3, minimum=1),
     )
     council.finish()
+    acks.finish()
     file.root.finish()
     return result
 

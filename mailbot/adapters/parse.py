@@ -310,5 +310,6 @@ def parse_message(raw: bytes) -> Inbound:
         return_path=clean(path, MAX_ADDRESS) if (path := _header(msg, "Return-Path")) else None,
         authentication_results=auth,
         delivery_report=parts.report,
+        delivered_to=_addresses(msg, "Delivered-To") + _addresses(msg, "X-Original-To"),
         embedded_message_ids=_embedded_ids([*parts.quoted_headers, text[:MAX_SCAN]], message_id),
     )

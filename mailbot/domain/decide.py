@@ -1,15 +1,20 @@
-"""The decision for a message that opens a new case: kind, service, Ombudsman, dates, mail.
+"""The decision for one inbound message: a new case, a follow-up, or a delivery report.
 
-Pure: the shell passes the parsed message, the rules, the calendar and the time, and turns
-the returned Decision into rows and outbox items in one transaction.
+Pure: the shell parses the message, looks up what it might belong to (see correlate.py)
+and what it knows about the sender, and turns the returned Decision into rows and outbox
+items in one transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from mailbot.domain.acknowledge import SenderHistory, acknowledgement_allowed
 from mailbot.domain.autoreply import may_auto_reply
+from mailbot.domain.bounce import bounce_verdict
 from mailbot.domain.classify import apply_statutory, classify_kind
+from mailbot.domain.correlate import Correlation
+from mailbot.domain.follow_up import decide_follow_up
 from mailbot.domain.model import (
     Decision,
     EventRecord,
@@ -34,23 +39,40 @@ def classifiable_text(inbound: Inbound) -> str:
     return f"{inbound.subject}\n{inbound.text[:CLASSIFY_CHARS]}"
 
 
-def decide_new_case(
-    inbound: Inbound, rules: Rules, calendar: Calendar, now: dt.datetime
-) -> Decision:
+def decide(inbound: Inbound, correlation: Correlation, history: SenderHistory,
+           mailbox_role: str, rules: Rules, calendar: Calendar, now: dt.datetime) -> Decision:
+    if correlation.case is not None:
+        return decide_follow_up(inbound, correlation, correlation.case, history, mailbox_role,
+                                rules)
+    return decide_new_case(inbound, rules, calendar, now, correlation, history)
+
+
+def decide_new_case(inbound: Inbound, rules: Rules, calendar: Calendar, now: dt.datetime,
+                    correlation: Correlation | None = None,
+                    history: SenderHistory | None = None) -> Decision:
+    history = history or SenderHistory()
     text = classifiable_text(inbound)
     permission = may_auto_reply(inbound)
+    bounce = bounce_verdict(inbound)
+    claimed = correlation.claimed_reference if correlation else None
     kind_verdict = classify_kind(text, inbound.from_.email if inbound.from_ else None, rules.kinds)
     kind = Kind(str(kind_verdict.value))
-    route = (route_service(text, rules) if permission.allowed else
-             Verdict(None, ("automatic or unanswerable message: left for Feedback Team triage",)))
+    if not permission.allowed:
+        route = Verdict(None, ("automatic or unanswerable message: left for Feedback Team triage",))
+    elif claimed:
+        route = Verdict(None, (f"claims reference {claimed} from a non-participant: "
+                               "the Feedback Team checks it",))
+    else:
+        route = route_service(text, rules)
     service = rules.services[str(route.value)] if route.value is not None else None
     statutory = apply_statutory(kind, service.statutory if service else None,
                                 service.name if service else "")
     kind = Kind(str(statutory.value))
     ombudsman = choose_ombudsman(kind, service, text, rules)
+    acknowledge = acknowledgement_allowed(permission, history, rules)
 
     received = london_date(now)
-    acknowledged = received if permission.allowed else None
+    acknowledged = received if acknowledge.value else None
     stage = 1 if kind.is_complaint else None
     deadlines = first_deadlines(rules.procedures[kind], stage or 1, received, acknowledged,
                                 calendar)
@@ -69,8 +91,9 @@ def decide_new_case(
     )
 
     notices: list[Notice] = []
-    if permission.allowed and inbound.contact is not None:
+    if acknowledge.value and inbound.contact is not None:
         notices.append(Notice(template="acknowledgement", to=(inbound.contact,), context={}))
+    if permission.allowed:
         destination = service.spoc if service else rules.council.feedback_team
         notices.append(Notice(
             template="routed_case",
@@ -84,17 +107,25 @@ def decide_new_case(
 
     placed = (f"routed to {service.name} ({service.spoc.email})" if service
               else "sent to Feedback Team triage")
-    events = (
+    events = [
         EventRecord("classified", "; ".join((*kind_verdict.reasons, *statutory.reasons))),
         EventRecord("routed" if service else "triage", "; ".join((placed, *route.reasons))),
         EventRecord("ombudsman", "; ".join(ombudsman.reasons)),
         EventRecord("deadlines", "; ".join(deadlines.reasons)),
-        EventRecord("acknowledgement" if permission.allowed else "no_acknowledgement",
-                    "; ".join(permission.reasons)),
-    )
+        EventRecord("acknowledgement" if acknowledge.value else "no_acknowledgement",
+                    "; ".join(acknowledge.reasons)),
+    ]
+    if claimed:
+        events.insert(0, EventRecord("claimed_reference", "; ".join(correlation.reasons)
+                                     if correlation else claimed))
+    if bounce.value:
+        events.insert(0, EventRecord("bounce", "; ".join(
+            (*bounce.reasons, "matches no message of ours"))))
     return Decision(
-        case=case,
-        events=events,
+        new_case=case,
+        existing=None,
+        stored_text=inbound.text,
+        events=tuple(events),
         notices=tuple(notices),
         reasons=tuple(f"{e.kind}: {e.detail}" for e in events),
     )

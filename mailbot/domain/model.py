@@ -110,6 +110,8 @@ class Inbound:
     return_path: str | None
     authentication_results: tuple[str, ...]
     delivery_report: DeliveryReport | None = None
+    # Delivered-To / X-Original-To: the address the message really came in on.
+    delivered_to: tuple[Address, ...] = ()
     # Message-IDs of other messages quoted inside this one: a bounce's original, a forward.
     embedded_message_ids: tuple[str, ...] = ()
 
@@ -172,10 +174,47 @@ class NewCase:
 class Decision:
     """What should happen to one inbound message, as data.
 
-    The intake service turns this into rows in one transaction; nothing here has happened yet.
+    Exactly one of `new_case` and `existing` is set. The intake service turns this into
+    rows in one transaction; nothing here has happened yet.
     """
 
-    case: NewCase
+    new_case: NewCase | None
+    existing: CaseSnapshot | None
+    stored_text: str
     events: tuple[EventRecord, ...]
     notices: tuple[Notice, ...]
     reasons: tuple[str, ...]
+    # Outbox items this message reports as undeliverable: (outbox id, reason).
+    bounced: tuple[tuple[int, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class CaseSnapshot:
+    """What the domain needs to know about an existing case to decide about a new message."""
+
+    id: int
+    reference: str
+    token: str
+    kind: Kind
+    stage: int | None
+    status: str
+    service: str | None
+    directorate: str | None
+    ombudsman: Ombudsman | None
+    contact: Address | None
+    received_at: dt.datetime
+    response_due: dt.date | None
+    participants: frozenset[str]
+    follow_up_acknowledged: bool
+
+    def is_participant(self, email: str | None) -> bool:
+        return bool(email) and str(email).lower() in self.participants
+
+
+@dataclass(frozen=True)
+class OurMessage:
+    """A message mailbot sent, found by its Message-ID or bounce token."""
+
+    case: CaseSnapshot | None
+    outbox_id: int
+    template: str

@@ -119,6 +119,7 @@ class Council:
     website: str
     phone: str
     closures: frozenset[dt.date]
+    acknowledgements_per_day: int
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,13 @@ class Rules:
     procedures: dict[Kind, Procedure]
     kinds: KindRules
     routing: RoutingRules
+
+    @property
+    def staff_addresses(self) -> frozenset[str]:
+        """Council addresses: their mail to a case is casework, never a resident's."""
+        people = [self.council.feedback_team]
+        for service in self.services.values():
+            people += [service.spoc, service.head_of_service]
+        for directorate in self.directorates.values():
+            people += [directorate.director, directorate.executive_assistant]
+        return frozenset(p.email.lower() for p in people)

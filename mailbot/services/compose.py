@@ -12,7 +12,9 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mailbot.domain.model import Address, Inbound, NewCase, Notice
+from mailbot.domain.correlate import BOUNCE_TAG
+from mailbot.domain.model import Address, CaseSnapshot, Inbound, NewCase, Notice
+from mailbot.domain.reference import make_token
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import london_date
 from mailbot.rendering import Envelope, Renderer, build_message
@@ -36,6 +38,17 @@ class MailIdentity:
     def new_message_id(self, token: str) -> str:
         return f"<{secrets.token_hex(8)}.{token}@{self.domain}>"
 
+    @property
+    def reply_locals(self) -> frozenset[str]:
+        """Local parts of our reply mailboxes: `feedback` in `feedback+<token>@…`."""
+        return frozenset(a.partition("@")[0].lower() for a in self.reply_mailboxes.values())
+
+    def bounce_address(self, bounce_token: str) -> str:
+        """VERP: the envelope sender names the outbox item, so a bounce says what failed
+        even when it quotes nothing of the original."""
+        local, _, domain = self.reply_mailboxes["feedback"].partition("@")
+        return f"{local}+{BOUNCE_TAG}{bounce_token}@{domain}"
+
 
 _NOT_A_NAME = re.compile(r"https?:|www\.|@|://|[<>{}\[\]|\\]", re.IGNORECASE)
 
@@ -47,14 +60,25 @@ def salutation(name: str) -> str:
     return "" if len(name) > 60 or _NOT_A_NAME.search(name) else name
 
 
-def case_context(case: NewCase, stored: StoredCase, rules: Rules) -> dict[str, Any]:
+def snapshot_of(case: NewCase, stored: StoredCase) -> CaseSnapshot:
+    """The just-created case as the domain and templates see any case."""
+    return CaseSnapshot(
+        id=stored.id, reference=stored.reference, token=stored.token, kind=case.kind,
+        stage=case.stage, status="open", service=case.service, directorate=case.directorate,
+        ombudsman=case.ombudsman, contact=case.contact, received_at=case.received_at,
+        response_due=case.response_due,
+        participants=frozenset({case.contact.email.lower()} if case.contact else ()),
+        follow_up_acknowledged=False)
+
+
+def case_context(case: CaseSnapshot, rules: Rules) -> dict[str, Any]:
     service = rules.services.get(case.service) if case.service else None
     directorate = rules.directorates.get(case.directorate) if case.directorate else None
     ombudsman = rules.ombudsmen[case.ombudsman] if case.ombudsman else None
     return {
         "council": asdict(rules.council),
         "case": {
-            "reference": stored.reference,
+            "reference": case.reference,
             "kind": case.kind.value,
             "kind_label": case.kind.label,
             "stage": case.stage,
@@ -79,16 +103,17 @@ def inbound_context(inbound: Inbound) -> dict[str, Any]:
 
 
 def compose(notice: Notice, base_context: dict[str, Any], inbound: Inbound,
-            stored: StoredCase, identity: MailIdentity, renderer: Renderer,
+            case: CaseSnapshot, identity: MailIdentity, renderer: Renderer,
             now: dt.datetime) -> OutboundMail:
     context = {**base_context, "inbound": inbound_context(inbound), **notice.context}
     rendered = renderer.render(notice.template, context)
-    message_id = identity.new_message_id(stored.token)
+    message_id = identity.new_message_id(case.token)
+    bounce_token = make_token(secrets.token_bytes(32))
     answering = inbound.message_id if notice.in_reply_to_inbound else None
     envelope = Envelope(
         from_=identity.sender,
         to=notice.to,
-        reply_to=identity.reply_address(notice.reply_to_role, stored.token),
+        reply_to=identity.reply_address(notice.reply_to_role, case.token),
         message_id=message_id,
         in_reply_to=answering,
         references=(*inbound.references, answering) if answering else (),
@@ -102,10 +127,11 @@ def compose(notice: Notice, base_context: dict[str, Any], inbound: Inbound,
         message_id=message_id,
         in_reply_to=envelope.in_reply_to,
         from_=identity.sender,
-        envelope_from=identity.sender.email,
+        envelope_from=identity.bounce_address(bounce_token),
         recipients=tuple(a.email for a in notice.to),
         subject=rendered.subject,
         text=rendered.text,
         raw=raw,
         sha256=sha256,
+        bounce_token=bounce_token,
     )

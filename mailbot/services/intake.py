@@ -7,6 +7,7 @@ not an email, or that trips a bug, goes to quarantine with the reason.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import secrets
@@ -14,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailbot.clock import Clock
-from mailbot.domain.decide import decide_new_case
+from mailbot.domain.acknowledge import SenderHistory
+from mailbot.domain.correlate import correlate, thread_keys
+from mailbot.domain.decide import decide
 from mailbot.domain.model import EventRecord, Inbound
 from mailbot.domain.reference import make_reference, make_token
 from mailbot.domain.rules import Rules
-from mailbot.domain.workdays import Calendar, london_date
+from mailbot.domain.workdays import LONDON, Calendar, london_date
 from mailbot.rendering import Renderer
-from mailbot.services.compose import MailIdentity, case_context, compose
+from mailbot.services.compose import MailIdentity, case_context, compose, snapshot_of
 from mailbot.services.ports import Conflict, NotAnEmail, Store, Transaction
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,7 @@ REFERENCE_ATTEMPTS = 50
 
 @dataclass(frozen=True)
 class IntakeResult:
-    outcome: str  # "case" | "duplicate" | "quarantined"
+    outcome: str  # "case" | "threaded" | "duplicate" | "quarantined"
     reference: str | None
     detail: str
     reasons: tuple[str, ...] = ()
@@ -38,9 +41,12 @@ class IntakeResult:
 class Intake:
     def __init__(self, store: Store, parse: Callable[[bytes], Inbound], rules: Rules,
                  calendar: Calendar, renderer: Renderer, identity: MailIdentity, clock: Clock,
-                 entropy: Callable[[int], bytes] = secrets.token_bytes) -> None:
+                 roles: dict[str, str], entropy: Callable[[int], bytes] = secrets.token_bytes
+                 ) -> None:
+        """`roles` maps mailbox names to their role ("feedback" or "spoc")."""
         self.store = store
         self.parse = parse
+        self.roles = roles
         self.rules = rules
         self.calendar = calendar
         self.renderer = renderer
@@ -82,24 +88,41 @@ class Intake:
     def _ingest(self, raw: bytes, mailbox: str) -> IntakeResult:
         inbound = self.parse(raw)
         now = self.clock.now()
+        keys = thread_keys(inbound, self.identity.domain, self.identity.reply_locals,
+                           self.rules.council.reference_prefix)
+        sender = inbound.from_.email if inbound.from_ else None
+        midnight = dt.datetime.combine(london_date(now), dt.time(), tzinfo=LONDON)
         with self.store.transaction() as tx:
             duplicate = tx.find_duplicate(inbound)
             if duplicate:
                 return IntakeResult("duplicate", None, f"already handled: {duplicate}")
-            decision = decide_new_case(inbound, self.rules, self.calendar, now)
-            reference = self._new_reference(tx, london_date(now).year)
-            stored = tx.add_case(decision.case, reference, make_token(self.entropy(32)))
-            tx.add_inbound(stored.id, inbound, mailbox, now)
-            sender = inbound.from_.email if inbound.from_ else "unknown"
-            events = [EventRecord("received", f"from {sender} in mailbox {mailbox}: "
-                                              f"{inbound.subject[:200]!r}", actor=sender),
+            correlation = correlate(inbound, keys, tx.thread_matches(keys))
+            history = SenderHistory(tx.acknowledgements_since(sender, midnight) if sender else 0)
+            decision = decide(inbound, correlation, history, self.roles.get(mailbox, "feedback"),
+                              self.rules, self.calendar, now)
+            if decision.new_case is not None:
+                reference = self._new_reference(tx, london_date(now).year)
+                stored = tx.add_case(decision.new_case, reference, make_token(self.entropy(32)))
+                case = snapshot_of(decision.new_case, stored)
+                outcome, detail = "case", f"new case {reference}"
+            elif decision.existing is not None:
+                case = decision.existing
+                outcome, detail = "threaded", f"added to case {case.reference}"
+            else:
+                raise RuntimeError("a decision names neither a new nor an existing case")
+            tx.add_inbound(case.id, inbound, decision.stored_text, mailbox, now)
+            for item, reason in decision.bounced:
+                tx.mark_bounced(item, reason)
+            events = [EventRecord("received", f"from {sender or 'unknown'} in mailbox {mailbox}: "
+                                              f"{inbound.subject[:200]!r}",
+                                  actor=sender or "unknown"),
                       *decision.events]
-            base = case_context(decision.case, stored, self.rules)
+            base = case_context(case, self.rules)
             for notice in decision.notices:
-                mail = compose(notice, base, inbound, stored, self.identity, self.renderer, now)
-                item = tx.queue(stored.id, mail, now)
+                mail = compose(notice, base, inbound, case, self.identity, self.renderer, now)
+                item = tx.queue(case.id, mail, now)
                 events.append(EventRecord(
                     "queued", f"{notice.template} to {', '.join(mail.recipients)} "
                               f"(outbox {item})"))
-            tx.add_events(stored.id, tuple(events), now)
-        return IntakeResult("case", reference, f"new case {reference}", decision.reasons)
+            tx.add_events(case.id, tuple(events), now)
+        return IntakeResult(outcome, case.reference, detail, decision.reasons)

@@ -37,7 +37,7 @@ def test_every_kind(name: str, kind: Kind, service: str | None, ombudsman: Ombud
                     stage: int | None, due: dt.date | None, rules: Rules,
                     calendar: Calendar) -> None:
     decision = decide(name, rules, calendar)
-    case = decision.case
+    case = decision.new_case
     assert (case.kind, case.service, case.ombudsman, case.stage, case.response_due) == (
         kind, service, ombudsman, stage, due)
     assert [n.template for n in decision.notices] == ["acknowledgement", "routed_case"]
@@ -61,14 +61,14 @@ def test_routed_copy_goes_to_the_spoc_with_attachments(rules: Rules,
 
 def test_christmas_week_deadline(rules: Rules, calendar: Calendar) -> None:
     now = dt.datetime(2026, 12, 22, 9, 0, tzinfo=LONDON)
-    case = decide("complaint_homelessness_delay.eml", rules, calendar, now).case
+    case = decide("complaint_homelessness_delay.eml", rules, calendar, now).new_case
     assert case.acknowledge_due == dt.date(2027, 1, 6)
     assert case.response_due == dt.date(2027, 1, 13)
 
 
 def test_received_on_easter_saturday(rules: Rules, calendar: Calendar) -> None:
     now = dt.datetime(2027, 3, 27, 12, 0, tzinfo=LONDON)
-    case = decide("complaint_homelessness_delay.eml", rules, calendar, now).case
+    case = decide("complaint_homelessness_delay.eml", rules, calendar, now).new_case
     assert case.acknowledged_on == dt.date(2027, 3, 27)
     assert case.response_due == dt.date(2027, 4, 12)
 
@@ -77,21 +77,21 @@ def test_arrival_just_after_midnight_bst_counts_as_the_london_day(
         rules: Rules, calendar: Calendar) -> None:
     # 23:30 UTC on Friday 23 October 2026 is 00:30 BST on Saturday 24 October.
     now = dt.datetime(2026, 10, 23, 23, 30, tzinfo=dt.UTC)
-    case = decide("complaint_homelessness_delay.eml", rules, calendar, now).case
+    case = decide("complaint_homelessness_delay.eml", rules, calendar, now).new_case
     assert case.acknowledged_on == dt.date(2026, 10, 24)
     assert case.acknowledge_due == dt.date(2026, 10, 30)
 
 
 def test_statutory_acknowledgement_window(rules: Rules, calendar: Calendar) -> None:
-    case = decide("childrens_statutory_social_worker.eml", rules, calendar).case
+    case = decide("childrens_statutory_social_worker.eml", rules, calendar).new_case
     assert case.acknowledge_due == dt.date(2026, 11, 26)
 
 
 def test_auto_reply_gets_no_mail_and_waits_in_triage(rules: Rules, calendar: Calendar) -> None:
     decision = decide("out_of_office_autoreply.eml", rules, calendar)
     assert decision.notices == ()
-    assert decision.case.service is None
-    assert decision.case.response_due is None
+    assert decision.new_case.service is None
+    assert decision.new_case.response_due is None
     assert any(e.kind == "no_acknowledgement" and "Auto-Submitted" in e.detail
                for e in decision.events)
 

@@ -10,7 +10,7 @@ import pytest
 from mailbot.domain.model import Address, Kind, NewCase, Ombudsman
 from mailbot.domain.rules import Rules
 from mailbot.rendering import TEMPLATES, Envelope, Renderer, build_message, long_date
-from mailbot.services.compose import case_context, salutation
+from mailbot.services.compose import case_context, salutation, snapshot_of
 from mailbot.services.ports import StoredCase
 from mailbot.tomlcheck import ConfigError
 
@@ -25,9 +25,10 @@ def context(rules: Rules, kind: Kind, ombudsman: Ombudsman | None,
         acknowledge_due=dt.date(2026, 11, 30), acknowledged_on=dt.date(2026, 11, 23),
         response_due=dt.date(2027, 1, 11) if kind is not Kind.COMPLIMENT else None,
     )
-    base = case_context(case, StoredCase(1, "CF-26-4K7Q", "t" * 20), rules)
+    base = case_context(snapshot_of(case, StoredCase(1, "CF-26-4K7Q", "t" * 20)), rules)
     return {**base, "inbound": {"subject": "S", "text": "words <b>", "attachments": ["a.pdf"]},
-            "reasons": ["because"]}
+            "reasons": ["because"], "participant": False, "sender": "x@example.com",
+            "follow_up_text": "words <b>"}
 
 
 def test_long_date() -> None:
@@ -46,13 +47,14 @@ def test_all_templates_render(template: str, kind: Kind, service: str | None,
     rendered = Renderer().render(template, context(rules, kind, ombudsman, service))
     assert "CF-26-4K7Q" in rendered.subject
     assert "CF-26-4K7Q" in rendered.text and "CF-26-4K7Q" in rendered.html
-    if ombudsman and template == "acknowledgement":
+    acknowledging = template.endswith("acknowledgement")
+    if ombudsman and acknowledging:
         details = rules.ombudsmen[ombudsman]
         for part in (details.name, details.website, details.phone):
             assert part in rendered.text and part in rendered.html
     if kind.is_complaint or kind in (Kind.MP_ENQUIRY, Kind.COMMENT):
         assert "Monday 11 January 2027" in rendered.text
-    assert "words &lt;b&gt;" in rendered.html or template == "acknowledgement"
+    assert "words &lt;b&gt;" in rendered.html or acknowledging
 
 
 def test_missing_context_fails_loudly(rules: Rules) -> None:

@@ -117,6 +117,11 @@ class OutboxRow(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     template: Mapped[str] = mapped_column(String(40))
     envelope_from: Mapped[str] = mapped_column(String(320))
+    # First recipient, lower-cased: what the per-sender acknowledgement limit counts.
+    recipient: Mapped[str] = mapped_column(String(320))
+    # The VERP tag in our envelope sender: a bounce addressed to it names this item.
+    bounce_token: Mapped[str] = mapped_column(String(40), unique=True)
+    created_at: Mapped[dt.datetime]
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(default=0)
     next_try: Mapped[dt.datetime]
@@ -124,7 +129,8 @@ class OutboxRow(Base):
     claimed_until: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None]
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_try"),)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_try"),
+                      Index("ix_outbox_recipient_created", "recipient", "created_at"))
 
 
 class QuarantineRow(Base):

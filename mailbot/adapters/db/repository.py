@@ -25,7 +25,17 @@ from mailbot.adapters.db.orm import (
     OutboxRow,
     QuarantineRow,
 )
-from mailbot.domain.model import EventRecord, Inbound, NewCase
+from mailbot.domain.correlate import ThreadKeys, ThreadMatches
+from mailbot.domain.model import (
+    Address,
+    CaseSnapshot,
+    EventRecord,
+    Inbound,
+    Kind,
+    NewCase,
+    Ombudsman,
+    OurMessage,
+)
 from mailbot.domain.workdays import LONDON
 from mailbot.services.ports import CaseFilter, Conflict, OutboundMail, QueuedItem, StoredCase
 
@@ -65,6 +75,10 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+FOLLOW_UP_ACK = "follow_up_acknowledgement"
+ACKNOWLEDGEMENTS = ("acknowledgement", FOLLOW_UP_ACK)
+
+
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.astimezone(LONDON).isoformat(timespec="seconds") if moment else None
 
@@ -98,6 +112,69 @@ class SqlTransaction:
                 return f"same Message-ID and sender as message {same_id}"
         return None
 
+    def _snapshots(self, rows: list[CaseRow]) -> dict[int, CaseSnapshot]:
+        """Cases as the domain sees them: with participants and follow-up state."""
+        ids = [r.id for r in rows]
+        senders = self.session.execute(
+            select(MessageRow.case_id, func.lower(MessageRow.from_email)).distinct()
+            .where(MessageRow.case_id.in_(ids), MessageRow.direction == "in",
+                   MessageRow.from_email != "")).all()
+        acknowledged = set(self.session.scalars(
+            select(OutboxRow.case_id).where(OutboxRow.case_id.in_(ids),
+                                            OutboxRow.template == FOLLOW_UP_ACK)))
+        people: dict[int, set[str]] = {i: set() for i in ids}
+        for case_id, email in senders:
+            people[case_id].add(email)
+        return {r.id: CaseSnapshot(
+            id=r.id, reference=r.reference, token=r.token, kind=Kind(r.kind), stage=r.stage,
+            status=r.status, service=r.service, directorate=r.directorate,
+            ombudsman=Ombudsman(r.ombudsman) if r.ombudsman else None,
+            contact=Address(r.contact_name, r.contact_email) if r.contact_email else None,
+            received_at=r.received_at, response_due=r.response_due,
+            participants=frozenset(people[r.id] | ({r.contact_email.lower()}
+                                                   if r.contact_email else set())),
+            follow_up_acknowledged=r.id in acknowledged,
+        ) for r in rows}
+
+    def thread_matches(self, keys: ThreadKeys) -> ThreadMatches:
+        """Everything the keys of one message point at, in a handful of set queries."""
+        by_token = self.session.scalars(select(CaseRow).where(
+            CaseRow.token.in_(keys.tokens))).all() if keys.tokens else []
+        by_reference = self.session.scalars(select(CaseRow).where(
+            CaseRow.reference.in_(keys.references))).all() if keys.references else []
+        ours = self.session.execute(
+            select(OutboxRow, MessageRow.message_id).join(
+                MessageRow, OutboxRow.message_pk == MessageRow.id).where(or_(
+                    MessageRow.message_id.in_(keys.message_ids),
+                    OutboxRow.bounce_token.in_(keys.bounce_tokens)))).all() \
+            if keys.message_ids or keys.bounce_tokens else []
+        case_ids = {o.case_id for o, _ in ours if o.case_id is not None}
+        extra = self.session.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids))).all() \
+            if case_ids else []
+        snapshots = self._snapshots(list({r.id: r for r in
+                                          (*by_token, *by_reference, *extra)}.values()))
+
+        def our(item: OutboxRow) -> OurMessage:
+            case = snapshots.get(item.case_id) if item.case_id is not None else None
+            return OurMessage(case, item.id, item.template)
+
+        return ThreadMatches(
+            by_token={r.token: snapshots[r.id] for r in by_token},
+            by_bounce_token={o.bounce_token: our(o) for o, _ in ours
+                             if o.bounce_token in keys.bounce_tokens},
+            by_message_id={m: our(o) for o, m in ours if m in keys.message_ids},
+            by_reference={r.reference: snapshots[r.id] for r in by_reference},
+        )
+
+    def acknowledgements_since(self, email: str, since: dt.datetime) -> int:
+        return self.session.scalar(select(func.count(OutboxRow.id)).where(
+            OutboxRow.recipient == email.lower(), OutboxRow.created_at >= since,
+            OutboxRow.template.in_(ACKNOWLEDGEMENTS))) or 0
+
+    def mark_bounced(self, item_id: int, reason: str) -> None:
+        """A bounce overrides "sent": the recipient never got it."""
+        self._finish(item_id, status="failed", last_error=reason)
+
     def reference_taken(self, reference: str) -> bool:
         return self.session.scalar(
             select(CaseRow.id).where(CaseRow.reference == reference)) is not None
@@ -117,7 +194,7 @@ class SqlTransaction:
         self.session.flush()
         return StoredCase(row.id, reference, token)
 
-    def add_inbound(self, case_id: int | None, inbound: Inbound, mailbox: str,
+    def add_inbound(self, case_id: int | None, inbound: Inbound, text: str, mailbox: str,
                     at: dt.datetime) -> int:
         row = MessageRow(
             case_id=case_id, direction="in", mailbox=mailbox, message_id=inbound.message_id,
@@ -125,7 +202,7 @@ class SqlTransaction:
             from_name=inbound.from_.name if inbound.from_ else "",
             from_email=inbound.from_.email if inbound.from_ else "",
             to=[a.email for a in (*inbound.to, *inbound.cc)], subject=inbound.subject,
-            text=inbound.text, at=at, raw=inbound.raw, raw_sha256=inbound.raw_sha256,
+            text=text, at=at, raw=inbound.raw, raw_sha256=inbound.raw_sha256,
             size=inbound.size,
         )
         self.session.add(row)
@@ -153,7 +230,8 @@ class SqlTransaction:
         self.session.flush()
         item = OutboxRow(message_pk=message.id, case_id=case_id, template=mail.template,
                          envelope_from=mail.envelope_from, status="queued", attempts=0,
-                         next_try=at)
+                         next_try=at, recipient=mail.recipients[0].lower(),
+                         bounce_token=mail.bounce_token, created_at=at)
         self.session.add(item)
         self.session.flush()
         return item.id

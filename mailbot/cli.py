@@ -136,7 +136,15 @@ def cmd_send(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(app: App, args: argparse.Namespace) -> int:
-    items = app.store.quarantined()
+    if args.action == "release":
+        if args.item is None:
+            print("mailbot: quarantine release needs an item id", file=sys.stderr)
+            return 2
+        result = app.intake().release(args.item)
+        stream = sys.stdout if result.outcome in ("case", "threaded", "duplicate") else sys.stderr
+        print(f"quarantine item {args.item}: {result.detail}", file=stream)
+        return 0 if stream is sys.stdout else 1
+    items = app.store.quarantined(include_released=args.all)
     if args.json:
         print_json(items)
     else:
@@ -175,8 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--status", choices=("queued", "sent", "failed"))
     command("send", cmd_send, "deliver the outbox over SMTP")
-    p = command("quarantine", cmd_quarantine, "list messages kept but not handled")
+    p = command("quarantine", cmd_quarantine,
+                "list messages kept but not handled; `quarantine release ID` re-ingests one")
+    p.add_argument("action", nargs="?", choices=("list", "release"), default="list")
+    p.add_argument("item", nargs="?", type=int, help="quarantine item id (for release)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--all", action="store_true", help="include released items")
     return parser
 
 

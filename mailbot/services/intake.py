@@ -70,6 +70,19 @@ class Intake:
             return self._quarantine(raw, mailbox,
                                     f"internal error: {bug.__class__.__name__}: {bug}")
 
+    def release(self, item_id: int) -> IntakeResult:
+        """Re-ingest a quarantined message (after a fix); it stays listed if refused again."""
+        with self.store.transaction() as tx:
+            found = tx.quarantined_message(item_id)
+        if found is None:
+            return IntakeResult("missing", None, f"no quarantine item {item_id}")
+        raw, mailbox = found
+        result = self.ingest(raw, mailbox or "feedback")
+        if result.outcome != "quarantined":
+            with self.store.transaction() as tx:
+                tx.mark_released(item_id, self.clock.now(), result.detail)
+        return result
+
     def _quarantine(self, raw: bytes, mailbox: str, reason: str) -> IntakeResult:
         with self.store.transaction() as tx:
             item, new = tx.quarantine(raw, hashlib.sha256(raw).hexdigest(), mailbox, reason,

@@ -142,3 +142,6 @@ class QuarantineRow(Base):
     size: Mapped[int]
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     raw_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Set when `quarantine release` re-ingested the bytes successfully; the row stays as a record.
+    released_at: Mapped[dt.datetime | None]
+    released_as: Mapped[str | None] = mapped_column(Text)

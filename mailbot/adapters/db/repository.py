@@ -175,6 +175,14 @@ class SqlTransaction:
         """A bounce overrides "sent": the recipient never got it."""
         self._finish(item_id, status="failed", last_error=reason)
 
+    def quarantined_message(self, item_id: int) -> tuple[bytes, str | None] | None:
+        row = self.session.get(QuarantineRow, item_id)
+        return (row.raw, row.mailbox) if row is not None else None
+
+    def mark_released(self, item_id: int, at: dt.datetime, outcome: str) -> None:
+        row = self.session.get_one(QuarantineRow, item_id)
+        row.released_at, row.released_as = at, outcome
+
     def reference_taken(self, reference: str) -> bool:
         return self.session.scalar(
             select(CaseRow.id).where(CaseRow.reference == reference)) is not None
@@ -382,8 +390,12 @@ class SqlStore:
                 "message_id": m.message_id, "raw": m.raw.decode("utf-8", errors="replace"),
             } for o, m, ref in session.execute(query)]
 
-    def quarantined(self) -> list[dict[str, Any]]:
+    def quarantined(self, include_released: bool = False) -> list[dict[str, Any]]:
+        query = select(QuarantineRow).order_by(QuarantineRow.id)
+        if not include_released:
+            query = query.where(QuarantineRow.released_at.is_(None))
         with self._sessions() as session:
             return [{"id": q.id, "mailbox": q.mailbox, "received_at": _iso(q.received_at),
-                     "reason": q.reason, "size": q.size}
-                    for q in session.scalars(select(QuarantineRow).order_by(QuarantineRow.id))]
+                     "reason": q.reason, "size": q.size, "released_at": _iso(q.released_at),
+                     "released_as": q.released_as}
+                    for q in session.scalars(query)]

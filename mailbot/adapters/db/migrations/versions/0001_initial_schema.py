@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 16:44:52.466308
+Create Date: 2026-11-23 16:48:42.988554
 """
 
 from collections.abc import Sequence
@@ -54,6 +54,8 @@ def upgrade() -> None:
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.Column('raw_sha256', sa.String(length=64), nullable=False),
+    sa.Column('released_at', mailbot.adapters.db.orm.UTCDateTime(), nullable=True),
+    sa.Column('released_as', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('raw_sha256')
     )

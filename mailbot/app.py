@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from mailbot.adapters.db.repository import BadDatabaseUrl, SqlStore
+from mailbot.adapters.imap_source import ImapSource
 from mailbot.adapters.parse import parse_message
 from mailbot.adapters.smtp_sender import SmtpSender
 from mailbot.clock import Clock
@@ -15,7 +19,9 @@ from mailbot.domain.workdays import Calendar, london_date
 from mailbot.rendering import Renderer
 from mailbot.rules_files import load_rules
 from mailbot.services.compose import MailIdentity
+from mailbot.services.daemon import Daemon, Pacing
 from mailbot.services.intake import Intake
+from mailbot.services.ports import MailSource
 from mailbot.settings import Settings, load_settings, secret
 from mailbot.tomlcheck import ConfigError
 
@@ -64,6 +70,21 @@ class App:
         return Intake(self.store, parse_message, self.rules, self.calendar, self.renderer,
                       self.identity, self.clock,
                       {box.name: box.role for box in self.settings.mailboxes})
+
+    def sources(self) -> dict[str, Callable[[], MailSource]]:
+        """A connection factory per mailbox; secrets are read now, so a missing one is a
+        configuration error before anything is polled."""
+        factories: dict[str, Callable[[], MailSource]] = {}
+        for box in self.settings.mailboxes:
+            password = secret(box.password_env, f"mailboxes.{box.name}.password_env",
+                              self.settings.path)
+            factories[box.name] = partial(ImapSource, box, password)
+        return factories
+
+    def daemon(self, stop: threading.Event) -> Daemon:
+        pacing = Pacing(self.settings.daemon.send_interval, self.settings.daemon.max_backoff)
+        return Daemon(self.sources(), self.intake(), self.store, self.sender(), self.clock,
+                      pacing, stop)
 
     def sender(self) -> SmtpSender:
         smtp = self.settings.smtp

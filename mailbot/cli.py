@@ -10,13 +10,16 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from mailbot.app import App
 from mailbot.clock import clock_from_environment
 from mailbot.output import print_json, print_table
+from mailbot.services.daemon import poll_all
 from mailbot.services.outbox import deliver
 from mailbot.services.ports import CaseFilter, SendError
 from mailbot.site_init import SiteExists, init_site
@@ -135,6 +138,31 @@ def cmd_send(app: App, args: argparse.Namespace) -> int:
     return 1 if report.deferred or report.failed else 0
 
 
+def cmd_poll(app: App, args: argparse.Namespace) -> int:
+    sources = app.sources()
+    reports = poll_all(list(sources.values()), list(sources), app.intake(), app.store,
+                       app.clock)
+    for report in reports:
+        print(report.summary(), file=sys.stderr if report.error else sys.stdout)
+    return 1 if any(r.error for r in reports) else 0
+
+
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        logging.getLogger("mailbot").info("signal %d: finishing the message in hand", signum)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, request_stop)
+    logging.getLogger().setLevel(logging.INFO)
+    daemon = app.daemon(stop)
+    logging.getLogger("mailbot").info("running: %s", ", ".join(daemon.sources))
+    daemon.run()
+    return 0
+
+
 def cmd_quarantine(app: App, args: argparse.Namespace) -> int:
     if args.action == "release":
         if args.item is None:
@@ -183,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--status", choices=("queued", "sent", "failed"))
     command("send", cmd_send, "deliver the outbox over SMTP")
+    command("poll", cmd_poll, "read every mailbox once and exit (same as --once)") \
+        .add_argument("--once", action="store_true", help="the default; kept for scripts")
+    command("run", cmd_run, "the daemon: poll every mailbox (IDLE where offered) and send")
     p = command("quarantine", cmd_quarantine,
                 "list messages kept but not handled; `quarantine release ID` re-ingests one")
     p.add_argument("action", nargs="?", choices=("list", "release"), default="list")

@@ -39,6 +39,18 @@ class MailboxSettings:
     username: str | None
     password_env: str | None
     folder: str
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    idle: bool = True
+    poll_interval: int = 60
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    """How `mailbot run` paces itself; the defaults suit a council's volumes."""
+
+    send_interval: int = 30
+    max_backoff: int = 300
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,7 @@ class Settings:
     mailboxes: tuple[MailboxSettings, ...]
     rules_dir: Path
     templates_dir: Path
+    daemon: DaemonSettings = DaemonSettings()
 
     def mailbox(self, name: str) -> MailboxSettings:
         for box in self.mailboxes:
@@ -119,7 +132,14 @@ def _mailbox(table: Table) -> MailboxSettings:
         username=table.string("username", None),
         password_env=table.string("password_env", None),
         folder=table.string("folder", "INBOX"),
+        processed_folder=table.string("processed_folder", "Processed"),
+        quarantine_folder=table.string("quarantine_folder", "Quarantine"),
+        idle=table.boolean("idle", True),
+        poll_interval=table.integer("poll_interval", 60, minimum=1),
     )
+    if len({box.folder, box.processed_folder, box.quarantine_folder}) < 3:
+        table.fail("processed_folder", "folder, processed_folder and quarantine_folder "
+                                       "must be three different folders")
     table.finish()
     return box
 
@@ -148,5 +168,11 @@ def load_settings(path: Path) -> Settings:
         if not templates_dir.is_dir():
             paths.fail("templates", f"{templates_dir} is not a folder")
         paths.finish()
+    daemon = DaemonSettings()
+    table = root.table("daemon", None)
+    if table is not None:
+        daemon = DaemonSettings(send_interval=table.integer("send_interval", 30, minimum=1),
+                                max_backoff=table.integer("max_backoff", 300, minimum=1))
+        table.finish()
     root.finish()
-    return Settings(path, url, smtp, boxes, rules_dir, templates_dir)
+    return Settings(path, url, smtp, boxes, rules_dir, templates_dir, daemon)

@@ -9,6 +9,7 @@ export MAILBOT_TEST_PG="${MAILBOT_TEST_PG:-postgresql+psycopg://mailbot:mailbot@
 
 need_apt=()
 command -v pg_ctlcluster >/dev/null || need_apt+=("postgresql-${PG_VERSION}")
+[ -x /usr/sbin/dovecot ] || need_apt+=("dovecot-imapd")
 [ -x "/usr/lib/postgresql/${PG_VERSION}/bin/postgres" ] || need_apt+=("postgresql-${PG_VERSION}")
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq

@@ -22,6 +22,7 @@ from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import Calendar
 from mailbot.rules_files import load_rules
 from mailbot.site_init import DEFAULT_RULES, init_site
+from tests.imapserver import DovecotServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MAIL = FIXTURES / "mail"
@@ -110,3 +111,24 @@ def site(tmp_path: Path, database_url: str, smtp_sink: Sink) -> Path:
 
 
 MONDAY_MORNING = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def dovecot(tmp_path: Path) -> Iterator[DovecotServer]:
+    """A real Dovecot on 127.0.0.1 with users feedback and casework (password "secret")."""
+    with DovecotServer(tmp_path / "dovecot") as server:
+        yield server
+
+
+@pytest.fixture
+def imap_site(site: Path, dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test site with both mailboxes on the test Dovecot (IDLE on, 1 s fallback)."""
+    monkeypatch.setenv("MAILBOT_FEEDBACK_PASSWORD", "secret")
+    monkeypatch.setenv("MAILBOT_SPOC_PASSWORD", "secret")
+    text_ = site.read_text()
+    text_ = text_.replace('host = "localhost"\nport = 143\n',
+                          f'host = "127.0.0.1"\nport = {dovecot.port}\n')
+    text_ = text_.replace('folder = "INBOX"\n', 'folder = "INBOX"\npoll_interval = 1\n')
+    site.write_text(text_)
+    assert text_.count(f"port = {dovecot.port}") == 2
+    return site

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -145,3 +146,14 @@ class QuarantineRow(Base):
     # Set when `quarantine release` re-ingested the bytes successfully; the row stays as a record.
     released_at: Mapped[dt.datetime | None]
     released_as: Mapped[str | None] = mapped_column(Text)
+
+
+class MailboxStateRow(Base):
+    """Where polling of each mailbox stands: for `status` and for UIDVALIDITY changes."""
+
+    __tablename__ = "mailbox_state"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_poll_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

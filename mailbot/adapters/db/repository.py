@@ -21,6 +21,7 @@ from mailbot.adapters.db.orm import (
     AttachmentRow,
     CaseRow,
     EventRow,
+    MailboxStateRow,
     MessageRow,
     OutboxRow,
     QuarantineRow,
@@ -37,7 +38,14 @@ from mailbot.domain.model import (
     OurMessage,
 )
 from mailbot.domain.workdays import LONDON
-from mailbot.services.ports import CaseFilter, Conflict, OutboundMail, QueuedItem, StoredCase
+from mailbot.services.ports import (
+    CaseFilter,
+    Conflict,
+    MailboxState,
+    OutboundMail,
+    QueuedItem,
+    StoredCase,
+)
 
 
 class BadDatabaseUrl(ValueError):
@@ -182,6 +190,17 @@ class SqlTransaction:
     def mark_released(self, item_id: int, at: dt.datetime, outcome: str) -> None:
         row = self.session.get_one(QuarantineRow, item_id)
         row.released_at, row.released_as = at, outcome
+
+    def mailbox_state(self, name: str) -> MailboxState:
+        row = self.session.get(MailboxStateRow, name)
+        return MailboxState(row.uidvalidity, row.last_uid) if row else MailboxState(None, 0)
+
+    def save_mailbox_state(self, name: str, uidvalidity: int | None, last_uid: int,
+                           at: dt.datetime, error: str | None) -> None:
+        row = self.session.get(MailboxStateRow, name) or MailboxStateRow(name=name)
+        row.uidvalidity, row.last_uid, row.last_poll_at, row.last_error = (
+            uidvalidity, last_uid, at, error)
+        self.session.add(row)
 
     def reference_taken(self, reference: str) -> bool:
         return self.session.scalar(

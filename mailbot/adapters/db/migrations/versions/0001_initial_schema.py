@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 16:48:42.988554
+Create Date: 2026-11-23 16:53:50.038764
 """
 
 from collections.abc import Sequence
@@ -46,6 +46,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_service_status', ['service', 'status'], unique=False)
         batch_op.create_index('ix_cases_status_due', ['status', 'response_due'], unique=False)
 
+    op.create_table('mailbox_state',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('uidvalidity', sa.BigInteger(), nullable=True),
+    sa.Column('last_uid', sa.BigInteger(), nullable=False),
+    sa.Column('last_poll_at', mailbot.adapters.db.orm.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('quarantine',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('mailbox', sa.String(length=64), nullable=True),
@@ -161,6 +169,7 @@ def downgrade() -> None:
 
     op.drop_table('events')
     op.drop_table('quarantine')
+    op.drop_table('mailbox_state')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_status_due')
         batch_op.drop_index('ix_cases_service_status')

@@ -1,0 +1,128 @@
+"""One polled IMAP mailbox, through imap-tools.
+
+Messages are fetched byte for byte (BODY.PEEK[], so nothing is marked read and nothing is
+re-serialised) and, once handled, moved to the Processed or Quarantine folder; nothing is
+ever deleted. The server's IDLE is used where it offers it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import re
+import ssl
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any
+
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import ImapToolsError
+from imap_tools.message import MailMessage
+
+from mailbot.services.ports import SourceError
+from mailbot.settings import MailboxSettings
+
+TIMEOUT = 60.0
+IDLE_REFRESH = 25 * 60  # RFC 2177: re-issue IDLE at least every 29 minutes
+_UID = re.compile(rb"UID (\d+)")
+
+
+class RawMessage:
+    """What imap-tools yields for a fetch, kept as raw bytes: intake parses it once."""
+
+    def __init__(self, fetch_data: list[Any]) -> None:
+        raw, uid_data, _ = MailMessage._get_message_data_parts(fetch_data)
+        found = _UID.search(uid_data)
+        self.raw: bytes = raw
+        self.uid: int = int(found.group(1)) if found else 0
+
+
+# What a lost connection, a refused login or a server error looks like from imaplib.
+NETWORK_ERRORS = (imaplib.IMAP4.error, ImapToolsError, OSError, EOFError, ssl.SSLError)
+
+
+class ImapSource:
+    """A connection to one mailbox; use it as a context manager."""
+
+    def __init__(self, settings: MailboxSettings, password: str | None) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.password = password
+        self._box: BaseMailBox | None = None
+
+    def __enter__(self) -> ImapSource:
+        s = self.settings
+        try:
+            if s.security == "tls":
+                box: BaseMailBox = MailBox(s.host, s.port, timeout=TIMEOUT)
+            elif s.security == "starttls":
+                box = MailBoxStartTls(s.host, s.port, timeout=TIMEOUT)
+            else:
+                box = MailBoxUnencrypted(s.host, s.port, timeout=TIMEOUT)
+            box.email_message_class = RawMessage  # type: ignore[assignment]
+            box.login(s.username or s.address, self.password or "", initial_folder=None)
+            for folder in (s.processed_folder, s.quarantine_folder):
+                if not box.folder.exists(folder):
+                    box.folder.create(folder)
+            box.folder.set(s.folder)
+        except NETWORK_ERRORS as exc:
+            raise SourceError(f"mailbox {self.name} ({s.host}:{s.port}): {exc}") from None
+        self._box = box
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        box, self._box = self._box, None
+        if box is not None:
+            # A dead connection cannot log out cleanly; it is gone anyway.
+            with contextlib.suppress(Exception):
+                box.logout()
+
+    @property
+    def box(self) -> BaseMailBox:
+        if self._box is None:
+            raise SourceError(f"mailbox {self.name} is not connected")
+        return self._box
+
+    def _call(self, what: str, action: Any) -> Any:
+        try:
+            return action()
+        except NETWORK_ERRORS as exc:
+            raise SourceError(f"mailbox {self.name}: {what}: {exc}") from None
+
+    def uidvalidity(self) -> int:
+        status = self._call("STATUS", lambda: self.box.folder.status(
+            self.settings.folder, ["UIDVALIDITY"]))
+        return int(status["UIDVALIDITY"])
+
+    def pending(self) -> list[int]:
+        """Every message still in the folder: handled ones have been moved out."""
+        return sorted(int(u) for u in self._call("SEARCH", lambda: self.box.uids("ALL")))
+
+    def fetch(self, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+        messages = self._call("FETCH", lambda: list(self.box.fetch(
+            uid_list=[str(u) for u in uids], mark_seen=False, bulk=len(uids) > 1)))
+        for message in messages:
+            yield message.uid, message.raw
+
+    def move(self, uids: Sequence[int], quarantine: bool) -> None:
+        if uids:
+            folder = self.settings.quarantine_folder if quarantine \
+                else self.settings.processed_folder
+            self._call("MOVE", lambda: self.box.move([str(u) for u in uids], folder))
+
+    def wait_for_mail(self, stop: threading.Event) -> None:
+        """Until new mail, `stop`, or the polling interval: IDLE where offered, else sleep."""
+        if not (self.settings.idle and "IDLE" in self.box.client.capabilities):
+            stop.wait(self.settings.poll_interval)
+            return
+        deadline = time.monotonic() + min(IDLE_REFRESH, max(self.settings.poll_interval, 1) * 60)
+        self._call("IDLE", self.box.idle.start)
+        try:
+            while not stop.is_set() and time.monotonic() < deadline:
+                if self._call("IDLE", lambda: self.box.idle.poll(timeout=1.0)):
+                    return
+        finally:
+            self._call("IDLE DONE", self.box.idle.stop)

@@ -1,0 +1,112 @@
+"""`mailbot run`: every mailbox in its own thread, plus the outbox sender.
+
+Each mailbox polls, then waits for mail (IDLE where the server offers it, otherwise the
+polling interval), and on any connection failure reconnects with doubling backoff; one
+mailbox's trouble never stops another. New cases wake the sender at once, so an
+acknowledgement leaves seconds after the resident's message arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailbot.clock import Clock
+from mailbot.services.intake import Intake
+from mailbot.services.outbox import deliver
+from mailbot.services.polling import PollReport, poll_mailbox, record_failure
+from mailbot.services.ports import MailSender, MailSource, SendError, SourceError, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Pacing:
+    send_interval: float
+    max_backoff: float
+
+
+def poll_all(sources: list[Callable[[], MailSource]], names: list[str], intake: Intake,
+             store: Store, clock: Clock) -> list[PollReport]:
+    """One pass over every mailbox; a failing one is reported and the rest still polled."""
+    reports = []
+    for name, make in zip(names, sources, strict=True):
+        report = PollReport(name)
+        try:
+            with make() as source:
+                poll_mailbox(source, intake, store, clock, report)
+        except SourceError as error:
+            report.error = str(error)
+            record_failure(store, clock, name, error)
+        reports.append(report)
+    return reports
+
+
+class Daemon:
+    def __init__(self, sources: dict[str, Callable[[], MailSource]], intake: Intake,
+                 store: Store, sender: MailSender, clock: Clock, pacing: Pacing,
+                 stop: threading.Event) -> None:
+        self.sources = sources
+        self.intake = intake
+        self.store = store
+        self.sender = sender
+        self.clock = clock
+        self.pacing = pacing
+        self.stop = stop
+        self.wake = threading.Event()
+
+    def run(self) -> None:
+        threads = [threading.Thread(target=self._mailbox_loop, args=(name, make),
+                                    name=f"mailbox-{name}", daemon=True)
+                   for name, make in self.sources.items()]
+        for thread in threads:
+            thread.start()
+        next_send = 0.0  # deliver whatever is already queued straight away
+        while not self.stop.is_set():
+            # Short waits, so a stop request is noticed within a second.
+            if self.wake.wait(1.0) or time.monotonic() >= next_send:
+                self.wake.clear()
+                self._send()
+                next_send = time.monotonic() + self.pacing.send_interval
+        for thread in threads:
+            thread.join(timeout=15)
+
+    def _send(self) -> None:
+        try:
+            report = asyncio.run(deliver(self.store, self.sender, self.clock))
+        except (SendError, OSError) as error:
+            log.warning("outbox: %s", error)
+            return
+        except Exception as error:  # keep the daemon up; the item stays queued
+            log.error("outbox: unexpected %s: %s", type(error).__name__, error)
+            return
+        if report.sent or report.deferred or report.failed:
+            log.info("outbox: sent %d, deferred %d, failed %d", len(report.sent),
+                     len(report.deferred), len(report.failed))
+
+    def _mailbox_loop(self, name: str, make: Callable[[], MailSource]) -> None:
+        backoff = 1.0
+        while not self.stop.is_set():
+            try:
+                with make() as source:
+                    backoff = 1.0
+                    while not self.stop.is_set():
+                        report = poll_mailbox(source, self.intake, self.store, self.clock)
+                        if report.outcomes.get("case") or report.outcomes.get("threaded"):
+                            self.wake.set()
+                        if report.handled:
+                            log.info("%s", report.summary())
+                        source.wait_for_mail(self.stop)
+            except SourceError as error:
+                record_failure(self.store, self.clock, name, error)
+                log.warning("%s; retrying in %.0f s", error, backoff)
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, self.pacing.max_backoff)
+            except Exception as error:  # a bug must not silence a mailbox for good
+                log.error("mailbox %s: unexpected %s: %s", name, type(error).__name__, error)
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, self.pacing.max_backoff)

@@ -1,0 +1,78 @@
+"""Read a mailbox through the intake door, exactly once, and move what was handled.
+
+Exactly once rests on two things: intake is idempotent (the same bytes, or the same
+Message-ID from the same sender, is recognised), and a message leaves the folder only
+after its transaction committed. So a crash between the two, a re-read folder or a new
+UIDVALIDITY can only make intake see a duplicate, which it skips, and the move happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from mailbot.clock import Clock
+from mailbot.services.intake import Intake
+from mailbot.services.ports import MailSource, SourceError, Store
+
+log = logging.getLogger(__name__)
+BATCH = 50
+
+
+@dataclass
+class PollReport:
+    mailbox: str
+    outcomes: dict[str, int] = field(default_factory=dict)
+    uidvalidity_changed: bool = False
+    error: str | None = None
+
+    @property
+    def handled(self) -> int:
+        return sum(self.outcomes.values())
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items())) or "nothing new"
+        extra = "; UIDVALIDITY changed, folder re-read" if self.uidvalidity_changed else ""
+        return f"{self.mailbox}: {counts}{extra}" + (f"; error: {self.error}" if self.error else "")
+
+
+def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
+                 report: PollReport | None = None) -> PollReport:
+    """One pass over a connected mailbox. Raises SourceError if the connection fails;
+    everything handled before that is committed and moved, or will be on the next pass."""
+    report = report or PollReport(source.name)
+    with store.transaction() as tx:
+        state = tx.mailbox_state(source.name)
+    uidvalidity = source.uidvalidity()
+    last_uid = state.last_uid
+    if state.uidvalidity is not None and state.uidvalidity != uidvalidity:
+        report.uidvalidity_changed = True
+        last_uid = 0
+        log.warning("mailbox %s: UIDVALIDITY %s -> %s; re-reading the folder",
+                    source.name, state.uidvalidity, uidvalidity)
+    uids = source.pending()
+    for start in range(0, len(uids), BATCH):
+        batch = uids[start:start + BATCH]
+        done: list[int] = []
+        quarantined: list[int] = []
+        for uid, raw in source.fetch(batch):
+            result = intake.ingest(raw, source.name)
+            report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
+            (quarantined if result.outcome == "quarantined" else done).append(uid)
+            log.info("mailbox %s uid %s: %s %s", source.name, uid, result.outcome,
+                     result.reference or "")
+        source.move(done, quarantine=False)
+        source.move(quarantined, quarantine=True)
+        last_uid = max([last_uid, *batch])
+        with store.transaction() as tx:
+            tx.save_mailbox_state(source.name, uidvalidity, last_uid, clock.now(), None)
+    with store.transaction() as tx:
+        tx.save_mailbox_state(source.name, uidvalidity, last_uid, clock.now(), None)
+    return report
+
+
+def record_failure(store: Store, clock: Clock, name: str, error: SourceError) -> None:
+    """Keep the last error per mailbox for `status`; the poll state itself is unchanged."""
+    with store.transaction() as tx:
+        state = tx.mailbox_state(name)
+        tx.save_mailbox_state(name, state.uidvalidity, state.last_uid, clock.now(), str(error))

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from mailbot.adapters.db.repository import BadDatabaseUrl, SqlStore
+from mailbot.adapters.db.engine import BadDatabaseUrl
+from mailbot.adapters.db.repository import SqlStore
 from mailbot.adapters.imap_source import ImapSource
 from mailbot.adapters.parse import parse_message
 from mailbot.adapters.smtp_sender import SmtpSender

@@ -4,9 +4,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from mailbot.adapters.db.engine import make_engine
 from mailbot.adapters.db.migrate import migrate
 from mailbot.adapters.db.orm import Base
-from mailbot.adapters.db.repository import make_engine
 
 
 def test_migrated_schema_matches_models(database_url: str) -> None:

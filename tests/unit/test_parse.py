@@ -2,7 +2,8 @@
 
 import pytest
 
-from mailbot.adapters.parse import html_to_text, parse_message, safe_filename
+from mailbot.adapters.html_text import html_to_text
+from mailbot.adapters.parse import parse_message, safe_filename
 from mailbot.services.ports import NotAnEmail
 from tests.conftest import FIXTURES, MAIL
 

@@ -1,8 +1,7 @@
-"""The only code that reads or writes the database.
+"""The write side of the database: one transaction object per unit of work.
 
-The write side is a transaction object (`SqlTransaction`) that services use for one unit of
-work; the read side returns plain dictionaries shaped like the CLI's JSON contracts, so
-that nothing above this module sees a SQLAlchemy object.
+Services use `SqlTransaction` for everything they read to decide and everything they
+write; `SqlStore` adds the read model (read_model.py) for the CLI and reports.
 """
 
 from __future__ import annotations
@@ -12,10 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, create_engine, event, func, or_, select, update
-from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.adapters.db.engine import make_engine
 from mailbot.adapters.db.migrate import migrate
 from mailbot.adapters.db.orm import (
     AttachmentRow,
@@ -26,6 +26,7 @@ from mailbot.adapters.db.orm import (
     OutboxRow,
     QuarantineRow,
 )
+from mailbot.adapters.db.read_model import ReadModel
 from mailbot.domain.correlate import ThreadKeys, ThreadMatches
 from mailbot.domain.model import (
     Address,
@@ -37,9 +38,7 @@ from mailbot.domain.model import (
     Ombudsman,
     OurMessage,
 )
-from mailbot.domain.workdays import LONDON
 from mailbot.services.ports import (
-    CaseFilter,
     Conflict,
     MailboxState,
     OutboundMail,
@@ -47,48 +46,8 @@ from mailbot.services.ports import (
     StoredCase,
 )
 
-
-class BadDatabaseUrl(ValueError):
-    """The configured URL is not one SQLAlchemy can use."""
-
-
-def make_engine(url: str) -> Engine:
-    """SQLite gets WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE; PostgreSQL is used
-    as it comes.
-
-    BEGIN IMMEDIATE takes SQLite's write lock when a transaction starts, so two processes
-    queue for it (up to the busy timeout) instead of one failing when it tries to write
-    on a snapshot the other has just made stale.
-    """
-    try:
-        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
-    except (ArgumentError, ImportError) as exc:
-        raise BadDatabaseUrl(f"not a usable database URL: {exc}") from None
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
-
-        @event.listens_for(engine, "begin")
-        def _begin_immediate(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
 FOLLOW_UP_ACK = "follow_up_acknowledgement"
 ACKNOWLEDGEMENTS = ("acknowledgement", FOLLOW_UP_ACK)
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    return moment.astimezone(LONDON).isoformat(timespec="seconds") if moment else None
 
 
 class SqlTransaction:
@@ -316,7 +275,7 @@ class SqlTransaction:
         self._finish(item_id, status="failed", last_error=error)
 
 
-class SqlStore:
+class SqlStore(ReadModel):
     """The database behind mailbot: transactions for services, plain data for the CLI."""
 
     def __init__(self, url: str) -> None:
@@ -334,87 +293,3 @@ class SqlStore:
                 yield SqlTransaction(session)
         except IntegrityError as clash:
             raise Conflict(str(clash.orig)) from None
-
-    def _case_dict(self, row: CaseRow) -> dict[str, Any]:
-        return {
-            "reference": row.reference,
-            "kind": row.kind,
-            "stage": row.stage,
-            "status": row.status,
-            "service": row.service,
-            "directorate": row.directorate,
-            "contact": {"name": row.contact_name, "email": row.contact_email},
-            "subject": row.subject,
-            "received_at": _iso(row.received_at),
-            "acknowledge_due": row.acknowledge_due.isoformat() if row.acknowledge_due else None,
-            "acknowledged_on": row.acknowledged_on.isoformat() if row.acknowledged_on else None,
-            "response_due": row.response_due.isoformat() if row.response_due else None,
-            "ombudsman": row.ombudsman,
-        }
-
-    def cases(self, where: CaseFilter) -> list[dict[str, Any]]:
-        query = select(CaseRow).order_by(CaseRow.received_at, CaseRow.id)
-        if where.status:
-            query = query.where(CaseRow.status == where.status)
-        if where.kind:
-            query = query.where(CaseRow.kind == where.kind)
-        if where.service == "triage":
-            query = query.where(CaseRow.service.is_(None))
-        elif where.service:
-            query = query.where(CaseRow.service == where.service)
-        with self._sessions() as session:
-            return [self._case_dict(r) for r in session.scalars(query)]
-
-    def case_detail(self, reference: str) -> dict[str, Any] | None:
-        with self._sessions() as session:
-            row = session.scalar(select(CaseRow).where(
-                func.upper(CaseRow.reference) == reference.strip().upper()))
-            if row is None:
-                return None
-            detail = self._case_dict(row)
-            messages = session.scalars(select(MessageRow).where(MessageRow.case_id == row.id)
-                                       .order_by(MessageRow.at, MessageRow.id)).all()
-            attachments = session.scalars(select(AttachmentRow).where(
-                AttachmentRow.message_pk.in_([m.id for m in messages]))).all()
-            detail["messages"] = [{
-                "direction": m.direction,
-                "from": m.from_email,
-                "to": m.to,
-                "subject": m.subject,
-                "text": m.text,
-                "at": _iso(m.at),
-                "message_id": m.message_id,
-                "attachments": [{"filename": a.filename, "content_type": a.content_type,
-                                 "size": a.size, "sha256": a.sha256}
-                                for a in attachments if a.message_pk == m.id],
-            } for m in messages]
-            detail["events"] = [{"at": _iso(e.at), "kind": e.kind, "actor": e.actor,
-                                 "detail": e.detail}
-                                for e in session.scalars(select(EventRow).where(
-                                    EventRow.case_id == row.id).order_by(EventRow.id))]
-            return detail
-
-    def outbox(self, status: str | None = None) -> list[dict[str, Any]]:
-        query = (select(OutboxRow, MessageRow, CaseRow.reference)
-                 .join(MessageRow, OutboxRow.message_pk == MessageRow.id)
-                 .outerjoin(CaseRow, OutboxRow.case_id == CaseRow.id)
-                 .order_by(OutboxRow.id))
-        if status:
-            query = query.where(OutboxRow.status == status)
-        with self._sessions() as session:
-            return [{
-                "id": o.id, "case": ref, "to": m.to, "subject": m.subject,
-                "template": o.template, "status": o.status, "attempts": o.attempts,
-                "created_at": _iso(m.at), "sent_at": _iso(o.sent_at), "error": o.last_error,
-                "message_id": m.message_id, "raw": m.raw.decode("utf-8", errors="replace"),
-            } for o, m, ref in session.execute(query)]
-
-    def quarantined(self, include_released: bool = False) -> list[dict[str, Any]]:
-        query = select(QuarantineRow).order_by(QuarantineRow.id)
-        if not include_released:
-            query = query.where(QuarantineRow.released_at.is_(None))
-        with self._sessions() as session:
-            return [{"id": q.id, "mailbox": q.mailbox, "received_at": _iso(q.received_at),
-                     "reason": q.reason, "size": q.size, "released_at": _iso(q.released_at),
-                     "released_as": q.released_as}
-                    for q in session.scalars(query)]

@@ -53,6 +53,7 @@ def _council(file: TomlFile) -> Council:
                 calendar.fail("closures", f"{value!r} is not a date (YYYY-MM-DD)")
         calendar.finish()
     acks = file.root.table("acknowledgements", None) or Table(file, {}, "acknowledgements")
+    attachments = file.root.table("attachments", None) or Table(file, {}, "attachments")
     prefix = council.string("reference_prefix")
     if not (prefix.isalpha() and prefix.isascii() and 1 <= len(prefix) <= 5):
         council.fail("reference_prefix", "expected 1 to 5 letters, such as CF")
@@ -64,9 +65,11 @@ def _council(file: TomlFile) -> Council:
         phone=council.string("phone"),
         closures=frozenset(closures),
         acknowledgements_per_day=acks.integer("per_sender_per_day", 3, minimum=1),
+        attachment_forward_limit=attachments.integer("max_forward_bytes", 10 * 2**20),
     )
     council.finish()
     acks.finish()
+    attachments.finish()
     file.root.finish()
     return result
 

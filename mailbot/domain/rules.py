@@ -120,6 +120,7 @@ class Council:
     phone: str
     closures: frozenset[dt.date]
     acknowledgements_per_day: int
+    attachment_forward_limit: int
 
 
 @dataclass(frozen=True)

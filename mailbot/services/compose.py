@@ -12,8 +12,9 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from mailbot.domain.attachments import split_for_forwarding
 from mailbot.domain.correlate import BOUNCE_TAG
-from mailbot.domain.model import Address, CaseSnapshot, Inbound, NewCase, Notice
+from mailbot.domain.model import Address, Attachment, CaseSnapshot, Inbound, NewCase, Notice
 from mailbot.domain.reference import make_token
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import london_date
@@ -94,18 +95,21 @@ def case_context(case: CaseSnapshot, rules: Rules) -> dict[str, Any]:
     }
 
 
-def inbound_context(inbound: Inbound) -> dict[str, Any]:
+def inbound_context(inbound: Inbound, withheld: tuple[Attachment, ...]) -> dict[str, Any]:
     return {
         "subject": inbound.subject,
         "text": inbound.text,
-        "attachments": [a.filename for a in inbound.attachments],
+        "attachments": [a.filename for a in inbound.attachments if a not in withheld],
+        "withheld": [f"{a.filename} ({a.size / 2**20:.1f} MB)" for a in withheld],
     }
 
 
 def compose(notice: Notice, base_context: dict[str, Any], inbound: Inbound,
             case: CaseSnapshot, identity: MailIdentity, renderer: Renderer,
-            now: dt.datetime) -> OutboundMail:
-    context = {**base_context, "inbound": inbound_context(inbound), **notice.context}
+            now: dt.datetime, forward_limit: int) -> OutboundMail:
+    attachments, withheld = split_for_forwarding(
+        inbound.attachments if notice.forward_attachments else (), forward_limit)
+    context = {**base_context, "inbound": inbound_context(inbound, withheld), **notice.context}
     rendered = renderer.render(notice.template, context)
     message_id = identity.new_message_id(case.token)
     bounce_token = make_token(secrets.token_bytes(32))
@@ -120,7 +124,6 @@ def compose(notice: Notice, base_context: dict[str, Any], inbound: Inbound,
         auto_submitted=notice.auto_submitted,
         date=now,
     )
-    attachments = inbound.attachments if notice.forward_attachments else ()
     raw, sha256 = build_message(envelope, rendered, attachments)
     return OutboundMail(
         template=notice.template,

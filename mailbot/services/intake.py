@@ -132,7 +132,8 @@ class Intake:
                       *decision.events]
             base = case_context(case, self.rules)
             for notice in decision.notices:
-                mail = compose(notice, base, inbound, case, self.identity, self.renderer, now)
+                mail = compose(notice, base, inbound, case, self.identity, self.renderer, now,
+                               self.rules.council.attachment_forward_limit)
                 item = tx.queue(case.id, mail, now)
                 events.append(EventRecord(
                     "queued", f"{notice.template} to {', '.join(mail.recipients)} "

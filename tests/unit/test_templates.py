@@ -26,7 +26,8 @@ def context(rules: Rules, kind: Kind, ombudsman: Ombudsman | None,
         response_due=dt.date(2027, 1, 11) if kind is not Kind.COMPLIMENT else None,
     )
     base = case_context(snapshot_of(case, StoredCase(1, "CF-26-4K7Q", "t" * 20)), rules)
-    return {**base, "inbound": {"subject": "S", "text": "words <b>", "attachments": ["a.pdf"]},
+    return {**base, "inbound": {"subject": "S", "text": "words <b>", "attachments": ["a.pdf"],
+                                 "withheld": ["video.mp4 (30.0 MB)"]},
             "reasons": ["because"], "participant": False, "sender": "x@example.com",
             "follow_up_text": "words <b>"}
 
@@ -55,6 +56,8 @@ def test_all_templates_render(template: str, kind: Kind, service: str | None,
     if kind.is_complaint or kind in (Kind.MP_ENQUIRY, Kind.COMMENT):
         assert "Monday 11 January 2027" in rendered.text
     assert "words &lt;b&gt;" in rendered.html or acknowledging
+    if not acknowledging:
+        assert "video.mp4 (30.0 MB)" in rendered.text and "video.mp4" in rendered.html
 
 
 def test_missing_context_fails_loudly(rules: Rules) -> None:

@@ -69,9 +69,8 @@ def thread_keys(inbound: Inbound, own_domain: str, reply_locals: frozenset[str],
         tag = message_id[1:].partition("@")[0].rpartition(".")[2]
         if _is_token(tag):
             tokens.append(tag)
-    text = f"{inbound.subject}\n{inbound.text[:20_000]}"
     return ThreadKeys(tuple(dict.fromkeys(tokens)), tuple(dict.fromkeys(bounce_tokens)),
-                      tuple(ours), find_references(text, reference_prefix))
+                      tuple(ours), find_references(inbound.opening, reference_prefix))
 
 
 def correlate(inbound: Inbound, keys: ThreadKeys, found: ThreadMatches) -> Correlation:

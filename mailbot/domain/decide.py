@@ -30,14 +30,6 @@ from mailbot.domain.route import choose_ombudsman, route_service
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import Calendar, london_date
 
-# What a person reads to judge a message is its opening; a 10 MB paste must not make every
-# keyword search slow.
-CLASSIFY_CHARS = 20_000
-
-
-def classifiable_text(inbound: Inbound) -> str:
-    return f"{inbound.subject}\n{inbound.text[:CLASSIFY_CHARS]}"
-
 
 def decide(inbound: Inbound, correlation: Correlation, history: SenderHistory,
            mailbox_role: str, rules: Rules, calendar: Calendar, now: dt.datetime) -> Decision:
@@ -51,7 +43,7 @@ def decide_new_case(inbound: Inbound, rules: Rules, calendar: Calendar, now: dt.
                     correlation: Correlation | None = None,
                     history: SenderHistory | None = None) -> Decision:
     history = history or SenderHistory()
-    text = classifiable_text(inbound)
+    text = inbound.opening
     permission = may_auto_reply(inbound)
     bounce = bounce_verdict(inbound)
     claimed = correlation.claimed_reference if correlation else None

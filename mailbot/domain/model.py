@@ -84,6 +84,9 @@ class DeliveryReport:
         return self.action == "failed" or (not self.action and self.status.startswith("5"))
 
 
+OPENING_CHARS = 20_000
+
+
 @dataclass(frozen=True)
 class Inbound:
     """Everything the shell extracts from one raw message, once.
@@ -123,6 +126,12 @@ class Inbound:
     def contact(self) -> Address | None:
         """Whom a person would answer: the first Reply-To, else the sender."""
         return self.reply_to[0] if self.reply_to else self.from_
+
+    @property
+    def opening(self) -> str:
+        """Subject and the start of the text: what a person reads to judge a message.
+        Rules search only this, so a 10 MB paste cannot make every search slow."""
+        return f"{self.subject}\n{self.text[:OPENING_CHARS]}"
 
 
 @dataclass(frozen=True)

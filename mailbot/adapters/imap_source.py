@@ -105,7 +105,10 @@ class ImapSource:
         messages = self._call("FETCH", lambda: list(self.box.fetch(
             uid_list=[str(u) for u in uids], mark_seen=False, bulk=len(uids) > 1)))
         for message in messages:
-            yield message.uid, message.raw
+            # A bulk FETCH interleaved with an unsolicited response can yield an item with
+            # no UID or no body; the message itself is simply fetched on the next pass.
+            if message.uid and message.raw:
+                yield message.uid, message.raw
 
     def move(self, uids: Sequence[int], quarantine: bool) -> None:
         if uids:
@@ -118,11 +121,18 @@ class ImapSource:
         if not (self.settings.idle and "IDLE" in self.box.client.capabilities):
             stop.wait(self.settings.poll_interval)
             return
-        deadline = time.monotonic() + min(IDLE_REFRESH, max(self.settings.poll_interval, 1) * 60)
+        # Even with IDLE, look again every polling interval: a safety net for servers that
+        # forget to notify.
+        deadline = time.monotonic() + min(IDLE_REFRESH, self.settings.poll_interval)
         self._call("IDLE", self.box.idle.start)
         try:
             while not stop.is_set() and time.monotonic() < deadline:
+                started = time.monotonic()
                 if self._call("IDLE", lambda: self.box.idle.poll(timeout=1.0)):
                     return
+                if time.monotonic() - started < 0.5:
+                    # imap-tools answers a closed connection with an empty poll at once.
+                    raise SourceError(f"mailbox {self.name}: connection lost during IDLE")
         finally:
-            self._call("IDLE DONE", self.box.idle.stop)
+            with contextlib.suppress(SourceError):
+                self._call("IDLE DONE", self.box.idle.stop)

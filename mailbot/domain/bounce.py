@@ -12,12 +12,15 @@ import re
 from mailbot.domain.model import Inbound, Verdict
 
 FAILED, DELAYED, REPORT = "failed", "delayed", "report"
+# Bounce subjects *start* with their verdict; a resident's "Re: Non-delivery of my council
+# tax bill" or "Undelivered parcel at the depot?" must stay a resident's message.
 _BOUNCE_SUBJECT = re.compile(
-    r"(undeliverable|undelivered mail|delivery status notification|mail delivery (failed|failure"
-    r"|system)|returned mail|failure notice|delivery failure|non[- ]?delivery|"
-    r"could not be delivered|message not delivered|delivery has failed)", re.IGNORECASE)
-_DELAY_SUBJECT = re.compile(r"(delayed mail|delivery delayed|still being retried|"
-                            r"warning: message .* delayed)", re.IGNORECASE)
+    r"^\s*(undeliverable\s*:|undelivered mail returned|delivery status notification|"
+    r"mail delivery (failed|failure|system)|returned mail\s*:|failure notice|"
+    r"delivery failure|non[- ]?delivery (report|notification)|message not delivered|"
+    r"delivery has failed|mail system error)", re.IGNORECASE)
+_DELAY_SUBJECT = re.compile(r"^\s*(delayed mail|delivery delayed|warning: (message|delayed)|"
+                            r"delivery status notification \(delay\))", re.IGNORECASE)
 _ROBOT_SENDER = re.compile(r"^(mailer[-_]?daemon|postmaster|post_master|mail[-_]?daemon)$",
                            re.IGNORECASE)
 
@@ -34,7 +37,8 @@ def bounce_verdict(inbound: Inbound) -> Verdict:
         return Verdict(REPORT, (f"delivery report ({report.action or 'no action'}): "
                                 f"{detail}"[:500],))
     sender = (inbound.from_.email if inbound.from_ else "").partition("@")[0]
-    robot = bool(_ROBOT_SENDER.match(sender)) or inbound.return_path in ("<>", "")
+    robot = (bool(_ROBOT_SENDER.match(sender)) or inbound.return_path in ("<>", "")
+             or inbound.content_type == "multipart/report")
     if _DELAY_SUBJECT.search(inbound.subject):
         return Verdict(DELAYED, (f"delivery delayed: {inbound.subject[:200]}",))
     if _BOUNCE_SUBJECT.search(inbound.subject) or (robot and inbound.embedded_message_ids):

@@ -47,7 +47,7 @@ def _is_token(text: str) -> bool:
     return len(text) == TOKEN_LENGTH and all(c in TOKEN_ALPHABET for c in text)
 
 
-def thread_keys(inbound: Inbound, own_domain: str, reply_locals: frozenset[str],
+def thread_keys(inbound: Inbound, own_domains: frozenset[str], reply_locals: frozenset[str],
                 reference_prefix: str) -> ThreadKeys:
     """Tokens from `local+tag@` recipients of ours and from our Message-IDs; our ids quoted
     in In-Reply-To, References or a bounce's copy of the original; typed references."""
@@ -56,7 +56,7 @@ def thread_keys(inbound: Inbound, own_domain: str, reply_locals: frozenset[str],
     for address in (*inbound.to, *inbound.cc, *inbound.delivered_to):
         local, _, domain = address.email.lower().rpartition("@")
         base, plus, tag = local.partition("+")
-        if not plus or base not in reply_locals or domain != own_domain:
+        if not plus or base not in reply_locals or domain not in own_domains:
             continue
         if tag.startswith(BOUNCE_TAG):
             bounce_tokens.append(tag[len(BOUNCE_TAG):])
@@ -64,7 +64,8 @@ def thread_keys(inbound: Inbound, own_domain: str, reply_locals: frozenset[str],
             tokens.append(tag)
     ids = [i for i in (inbound.in_reply_to, *inbound.references, *inbound.embedded_message_ids)
            if i]
-    ours = [i for i in dict.fromkeys(ids) if i.lower().endswith(f"@{own_domain}>")]
+    ours = [i for i in dict.fromkeys(ids)
+            if i[1:-1].rpartition("@")[2].lower() in own_domains]
     for message_id in ours:
         tag = message_id[1:].partition("@")[0].rpartition(".")[2]
         if _is_token(tag):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from mailbot.domain.acknowledge import SenderHistory, acknowledgement_allowed
-from mailbot.domain.autoreply import may_auto_reply
+from mailbot.domain.autoreply import ReplyPermission, may_auto_reply
 from mailbot.domain.bounce import bounce_verdict
 from mailbot.domain.classify import apply_statutory, classify_kind
 from mailbot.domain.correlate import Correlation
@@ -44,8 +44,11 @@ def decide_new_case(inbound: Inbound, rules: Rules, calendar: Calendar, now: dt.
                     history: SenderHistory | None = None) -> Decision:
     history = history or SenderHistory()
     text = inbound.opening
-    permission = may_auto_reply(inbound)
     bounce = bounce_verdict(inbound)
+    permission = may_auto_reply(inbound)
+    if bounce.value:
+        kept = permission.reasons if not permission.allowed else ()
+        permission = ReplyPermission(False, (*kept, *(f"no reply: {r}" for r in bounce.reasons)))
     claimed = correlation.claimed_reference if correlation else None
     kind_verdict = classify_kind(text, inbound.from_.email if inbound.from_ else None, rules.kinds)
     kind = Kind(str(kind_verdict.value))

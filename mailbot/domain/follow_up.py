@@ -64,8 +64,8 @@ def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnaps
                                       "a follow-up on this case was acknowledged already"))
         elif not acknowledge.value:
             events.append(EventRecord("no_acknowledgement", "; ".join(acknowledge.reasons)))
-        elif inbound.from_ is not None:
-            notices.append(Notice(template="follow_up_acknowledgement", to=(inbound.from_,),
+        elif case.contact is not None:
+            notices.append(Notice(template="follow_up_acknowledgement", to=(case.contact,),
                                   context={}))
     return Decision(
         new_case=None,

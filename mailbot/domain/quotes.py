@@ -16,8 +16,8 @@ _ATTRIBUTION = re.compile(
     rf"^\s*(>\s*)?(-{{2,}}\s*)?(on|le|am|el|il|op|dnia|den)?\b.{{0,200}}{_WROTE}\s*:?\s*$",
     re.IGNORECASE)
 _SEPARATOR = re.compile(
-    r"^\s*(-{2,}\s*(original message|forwarded message|message d'origine|"
-    r"ursprüngliche nachricht|mensaje original)\s*-{2,}|_{10,})\s*$",
+    r"^\s*(-{2,}\s*(original message|message d'origine|ursprüngliche nachricht|"
+    r"mensaje original)\s*-{2,}|_{10,})\s*$",
     re.IGNORECASE)
 _HEADER_BLOCK = re.compile(r"^\s*\*?(from|von|de|da)\*?\s*:\s*\S", re.IGNORECASE)
 _HEADER_FOLLOW = re.compile(r"^\s*\*?(sent|date|to|subject|gesendet|envoyé|enviado)\*?\s*:",

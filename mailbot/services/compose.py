@@ -40,6 +40,12 @@ class MailIdentity:
         return f"<{secrets.token_hex(8)}.{token}@{self.domain}>"
 
     @property
+    def own_domains(self) -> frozenset[str]:
+        """Domains our Message-IDs and reply addresses use, lower-cased."""
+        return frozenset({self.domain.lower(), *(a.rpartition("@")[2].lower()
+                                                 for a in self.reply_mailboxes.values())})
+
+    @property
     def reply_locals(self) -> frozenset[str]:
         """Local parts of our reply mailboxes: `feedback` in `feedback+<token>@…`."""
         return frozenset(a.partition("@")[0].lower() for a in self.reply_mailboxes.values())

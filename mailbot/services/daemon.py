@@ -39,8 +39,9 @@ def poll_all(sources: list[Callable[[], MailSource]], names: list[str], intake: 
         try:
             with make() as source:
                 poll_mailbox(source, intake, store, clock, report)
-        except SourceError as error:
-            report.error = str(error)
+        except Exception as error:  # one mailbox's trouble, whatever it is, stays its own
+            report.error = f"{error}" if isinstance(error, SourceError) \
+                else f"{type(error).__name__}: {error}"
             record_failure(store, clock, name, error)
         reports.append(report)
     return reports
@@ -60,11 +61,7 @@ class Daemon:
         self.wake = threading.Event()
 
     def run(self) -> None:
-        threads = [threading.Thread(target=self._mailbox_loop, args=(name, make),
-                                    name=f"mailbox-{name}", daemon=True)
-                   for name, make in self.sources.items()]
-        for thread in threads:
-            thread.start()
+        threads = {name: self._start(name, make) for name, make in self.sources.items()}
         next_send = 0.0  # deliver whatever is already queued straight away
         while not self.stop.is_set():
             # Short waits, so a stop request is noticed within a second.
@@ -72,8 +69,18 @@ class Daemon:
                 self.wake.clear()
                 self._send()
                 next_send = time.monotonic() + self.pacing.send_interval
-        for thread in threads:
+            for name, thread in threads.items():
+                if not thread.is_alive() and not self.stop.is_set():
+                    log.error("mailbox %s: its thread ended; starting it again", name)
+                    threads[name] = self._start(name, self.sources[name])
+        for thread in threads.values():
             thread.join(timeout=15)
+
+    def _start(self, name: str, make: Callable[[], MailSource]) -> threading.Thread:
+        thread = threading.Thread(target=self._mailbox_loop, args=(name, make),
+                                  name=f"mailbox-{name}", daemon=True)
+        thread.start()
+        return thread
 
     def _send(self) -> None:
         try:
@@ -95,7 +102,8 @@ class Daemon:
                 with make() as source:
                     backoff = 1.0
                     while not self.stop.is_set():
-                        report = poll_mailbox(source, self.intake, self.store, self.clock)
+                        report = poll_mailbox(source, self.intake, self.store, self.clock,
+                                              stop=self.stop)
                         if report.outcomes.get("case") or report.outcomes.get("threaded"):
                             self.wake.set()
                         if report.handled:
@@ -106,7 +114,8 @@ class Daemon:
                 log.warning("%s; retrying in %.0f s", error, backoff)
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, self.pacing.max_backoff)
-            except Exception as error:  # a bug must not silence a mailbox for good
-                log.error("mailbox %s: unexpected %s: %s", name, type(error).__name__, error)
+            except Exception as error:  # a bug or a database outage must not end the thread
+                log.error("mailbox %s: %s: %s", name, type(error).__name__, error)
+                record_failure(self.store, self.clock, name, error)
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, self.pacing.max_backoff)

@@ -24,7 +24,7 @@ from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import LONDON, Calendar, london_date
 from mailbot.rendering import Renderer
 from mailbot.services.compose import MailIdentity, case_context, compose, snapshot_of
-from mailbot.services.ports import Conflict, NotAnEmail, Store, Transaction
+from mailbot.services.ports import Conflict, NotAnEmail, Store, StoreUnavailable, Transaction
 
 log = logging.getLogger(__name__)
 REFERENCE_ATTEMPTS = 50
@@ -64,6 +64,8 @@ class Intake:
                 return self._ingest(raw, mailbox)
         except NotAnEmail as refused:
             return self._quarantine(raw, mailbox, str(refused))
+        except StoreUnavailable:
+            raise  # the message stays where it is and is tried again; nothing is wrong with it
         except Exception as bug:  # keep the bytes whatever the fault
             log.error("intake failed, message quarantined: %s: %s", type(bug).__name__, bug)
             log.debug("intake failure", exc_info=True)
@@ -101,7 +103,7 @@ class Intake:
     def _ingest(self, raw: bytes, mailbox: str) -> IntakeResult:
         inbound = self.parse(raw)
         now = self.clock.now()
-        keys = thread_keys(inbound, self.identity.domain, self.identity.reply_locals,
+        keys = thread_keys(inbound, self.identity.own_domains, self.identity.reply_locals,
                            self.rules.council.reference_prefix)
         sender = inbound.from_.email if inbound.from_ else None
         midnight = dt.datetime.combine(london_date(now), dt.time(), tzinfo=LONDON)
@@ -110,7 +112,11 @@ class Intake:
             if duplicate:
                 return IntakeResult("duplicate", None, f"already handled: {duplicate}")
             correlation = correlate(inbound, keys, tx.thread_matches(keys))
-            history = SenderHistory(tx.acknowledgements_since(sender, midnight) if sender else 0)
+            # Counted for whoever would receive the acknowledgement and for the sender, so a
+            # forged From or Reply-To cannot turn mailbot against someone's inbox.
+            history = SenderHistory(max((tx.acknowledgements_since(a.email, midnight)
+                                         for a in (inbound.contact, inbound.from_) if a),
+                                        default=0))
             decision = decide(inbound, correlation, history, self.roles.get(mailbox, "feedback"),
                               self.rules, self.calendar, now)
             if decision.new_case is not None:
@@ -124,12 +130,13 @@ class Intake:
             else:
                 raise RuntimeError("a decision names neither a new nor an existing case")
             tx.add_inbound(case.id, inbound, decision.stored_text, mailbox, now)
-            for item, reason in decision.bounced:
-                tx.mark_bounced(item, reason)
+            stale = [EventRecord("bounce_ignored", f"outbox {item} was never sent, so this "
+                                                   "cannot be its bounce; nothing changed")
+                     for item, reason in decision.bounced if not tx.mark_bounced(item, reason)]
             events = [EventRecord("received", f"from {sender or 'unknown'} in mailbox {mailbox}: "
                                               f"{inbound.subject[:200]!r}",
                                   actor=sender or "unknown"),
-                      *decision.events]
+                      *decision.events, *stale]
             base = case_context(case, self.rules)
             for notice in decision.notices:
                 mail = compose(notice, base, inbound, case, self.identity, self.renderer, now,

@@ -9,11 +9,12 @@ UIDVALIDITY can only make intake see a duplicate, which it skips, and the move h
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 
 from mailbot.clock import Clock
 from mailbot.services.intake import Intake
-from mailbot.services.ports import MailSource, SourceError, Store
+from mailbot.services.ports import MailSource, Store
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -37,9 +38,11 @@ class PollReport:
 
 
 def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
-                 report: PollReport | None = None) -> PollReport:
+                 report: PollReport | None = None,
+                 stop: threading.Event | None = None) -> PollReport:
     """One pass over a connected mailbox. Raises SourceError if the connection fails;
-    everything handled before that is committed and moved, or will be on the next pass."""
+    everything handled before that is committed and moved, or will be on the next pass.
+    A `stop` request ends the pass after the message in hand, which is then moved."""
     report = report or PollReport(source.name)
     with store.transaction() as tx:
         state = tx.mailbox_state(source.name)
@@ -52,10 +55,14 @@ def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
                     source.name, state.uidvalidity, uidvalidity)
     uids = source.pending()
     for start in range(0, len(uids), BATCH):
+        if stop is not None and stop.is_set():
+            break
         batch = uids[start:start + BATCH]
         done: list[int] = []
         quarantined: list[int] = []
         for uid, raw in source.fetch(batch):
+            if stop is not None and stop.is_set():
+                break
             result = intake.ingest(raw, source.name)
             report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
             (quarantined if result.outcome == "quarantined" else done).append(uid)
@@ -63,7 +70,7 @@ def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
                      result.reference or "")
         source.move(done, quarantine=False)
         source.move(quarantined, quarantine=True)
-        last_uid = max([last_uid, *batch])
+        last_uid = max([last_uid, *done, *quarantined])
         with store.transaction() as tx:
             tx.save_mailbox_state(source.name, uidvalidity, last_uid, clock.now(), None)
     with store.transaction() as tx:
@@ -71,8 +78,13 @@ def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
     return report
 
 
-def record_failure(store: Store, clock: Clock, name: str, error: SourceError) -> None:
-    """Keep the last error per mailbox for `status`; the poll state itself is unchanged."""
-    with store.transaction() as tx:
-        state = tx.mailbox_state(name)
-        tx.save_mailbox_state(name, state.uidvalidity, state.last_uid, clock.now(), str(error))
+def record_failure(store: Store, clock: Clock, name: str, error: Exception) -> None:
+    """Keep the last error per mailbox for `status`; the poll state itself is unchanged.
+    If the database is what failed, the log line is all there can be."""
+    try:
+        with store.transaction() as tx:
+            state = tx.mailbox_state(name)
+            tx.save_mailbox_state(name, state.uidvalidity, state.last_uid, clock.now(),
+                                  str(error))
+    except Exception as also:
+        log.error("mailbox %s: could not record the failure: %s", name, also)

@@ -107,7 +107,7 @@ def test_reingest_changes_nothing(site: Path, capsys: pytest.CaptureFixture[str]
     copy.write_bytes(b"Received: from relay2.example.net\n" +
                      (MAIL / "complaint_homelessness_delay.eml").read_bytes())
     code, out, _ = run(site, capsys, "ingest", "--mailbox", "feedback", str(copy))
-    assert code == 0 and "same Message-ID and sender" in out
+    assert code == 0 and "same Message-ID, sender and words" in out
     assert (run_json(site, capsys, "cases"), run_json(site, capsys, "outbox")) == before
 
 

@@ -3,6 +3,7 @@ through the single intake door, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -14,6 +15,7 @@ import pytest
 
 from mailbot.app import App
 from mailbot.clock import FixedClock
+from mailbot.services.outbox import deliver
 from mailbot.services.ports import CaseFilter
 from tests.conftest import MAIL, MONDAY_MORNING
 
@@ -49,6 +51,10 @@ def open_case(app: App) -> tuple[str, EmailMessage]:
     result = app.intake().ingest((MAIL / "complaint_council_tenant_damp.eml").read_bytes(),
                                  "feedback")
     return str(result.reference), headers_of(outbox(app, "acknowledgement")[0])
+
+
+def send_all(app: App) -> None:
+    asyncio.run(deliver(app.store, app.sender(), app.clock))
 
 
 def events(app: App, reference: str) -> list[str]:
@@ -128,20 +134,33 @@ def test_out_of_office_reply_is_kept_and_never_answered(app: App) -> None:
     assert "no_acknowledgement" in events(app, reference)
 
 
-def test_bounce_of_our_acknowledgement_marks_it_failed(app: App) -> None:
+def dsn_for(item: dict[str, Any]) -> bytes:
+    return (b"From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
+            b"To: feedback@stoke-example.gov.uk\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            b"MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+            b"report-type=delivery-status; boundary=\"XX\"\r\n\r\n"
+            b"--XX\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+            b"--XX\r\nContent-Type: message/delivery-status\r\n\r\n"
+            b"Reporting-MTA: dns; mx.example.com\r\n\r\n"
+            b"Final-Recipient: rfc822; sarah.jones@example.com\r\nAction: failed\r\n"
+            b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
+            b"--XX\r\nContent-Type: message/rfc822\r\n\r\n" + item["raw"].encode() +
+            b"\r\n--XX--\r\n")
+
+
+def test_a_bounce_for_mail_never_sent_changes_nothing(app: App) -> None:
     reference, _ = open_case(app)
     item = outbox(app, "acknowledgement")[0]
-    dsn = (b"From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
-           b"To: feedback@stoke-example.gov.uk\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-           b"MIME-Version: 1.0\r\nContent-Type: multipart/report; "
-           b"report-type=delivery-status; boundary=\"XX\"\r\n\r\n"
-           b"--XX\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-           b"--XX\r\nContent-Type: message/delivery-status\r\n\r\n"
-           b"Reporting-MTA: dns; mx.example.com\r\n\r\n"
-           b"Final-Recipient: rfc822; sarah.jones@example.com\r\nAction: failed\r\n"
-           b"Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
-           b"--XX\r\nContent-Type: message/rfc822\r\n\r\n" + item["raw"].encode() +
-           b"\r\n--XX--\r\n")
+    app.intake().ingest(dsn_for(item), "feedback")
+    assert next(i for i in app.store.outbox() if i["id"] == item["id"])["status"] == "queued"
+    assert "bounce_ignored" in events(app, reference)
+
+
+def test_bounce_of_our_acknowledgement_marks_it_failed(app: App) -> None:
+    reference, _ = open_case(app)
+    send_all(app)
+    item = outbox(app, "acknowledgement")[0]
+    dsn = dsn_for(item)
     before = len(app.store.outbox())
     assert app.intake().ingest(dsn, "feedback").reference == reference
     failed = next(i for i in app.store.outbox() if i["id"] == item["id"])
@@ -155,6 +174,8 @@ def test_bounce_that_quotes_nothing_is_traced_by_its_address(app: App) -> None:
     item = outbox(app, "routed_case")[0]
     with app.store.transaction() as tx:  # the VERP address is the envelope sender we use
         claimed = tx.claim_due(MONDAY_MORNING, 10, dt.timedelta(minutes=1))
+        for queued in claimed:
+            tx.mark_sent(queued.id, MONDAY_MORNING)
     verp = next(c.envelope_from for c in claimed if c.id == item["id"])
     assert "+b-" in verp
     plain = mail("postmaster@mx.example.com", "failure notice",
@@ -185,3 +206,52 @@ def test_someone_else_replying_through_the_token_gets_nothing_back(app: App) -> 
     assert not [i for i in app.store.outbox() if i["to"] == ["neighbour@example.org"]]
     routed = outbox(app, "routed_follow_up")
     assert len(routed) == 1 and "not the case's contact" in routed[0]["raw"]
+
+
+def test_resident_subject_that_sounds_like_a_bounce_is_a_follow_up(app: App) -> None:
+    reference, ack = open_case(app)
+    reply = mail(RESIDENT, "Re: Non-delivery of my council tax bill", "It never came.",
+                 In_Reply_To=ack["Message-ID"])
+    app.intake().ingest(reply, "feedback")
+    assert "follow_up" in events(app, reference)
+    assert {i["status"] for i in app.store.outbox()} == {"queued"}
+
+
+def test_text_bounce_opening_a_case_is_never_answered(app: App) -> None:
+    bounce = mail("admin@mx.example.org", "Undeliverable: your message",
+                  "Delivery has failed to these recipients.")
+    result = app.intake().ingest(bounce, "feedback")
+    assert not [i for i in app.store.outbox() if i["to"] == ["admin@mx.example.org"]]
+    assert "bounce" in events(app, str(result.reference))
+
+
+def test_someone_who_joined_through_the_token_never_becomes_a_participant(app: App) -> None:
+    reference, ack = open_case(app)
+    for n in range(2):
+        app.intake().ingest(mail("neighbour@example.org", f"Re: complaint {n}",
+                                 f"Same problem here ({n}).", to=ack["Reply-To"]), "feedback")
+    assert not [i for i in app.store.outbox() if i["to"] == ["neighbour@example.org"]]
+    typed = app.intake().ingest(mail("neighbour@example.org", f"About {reference}", "News?"),
+                                "feedback")
+    assert typed.reference != reference
+
+
+def test_acknowledgement_limit_counts_the_reply_to_address(app: App) -> None:
+    for n in range(6):
+        app.intake().ingest(mail(f"forger{n}@example.net", f"Pothole {n}",
+                                 f"Pothole on Leek Road number {n}, please fix.",
+                                 Reply_To="victim@example.com"), "feedback")
+    acks = [i for i in outbox(app, "acknowledgement") if i["to"] == ["victim@example.com"]]
+    assert len(acks) == 3
+
+
+def test_same_message_id_and_sender_with_new_words_is_a_new_message(app: App) -> None:
+    first = mail("scanner@example.com", "Scan", "Page one: my bin was missed.",
+                 Message_ID="<fixed@scanner>")
+    second = mail("scanner@example.com", "Scan", "Page two: the pothole on Leek Road.",
+                  Message_ID="<fixed@scanner>")
+    assert app.intake().ingest(first, "feedback").outcome == "case"
+    assert app.intake().ingest(second, "feedback").outcome == "case"
+    again = app.intake().ingest(second.replace(b"Subject:", b"X-Trace: relay2\nSubject:"),
+                                "feedback")
+    assert again.outcome == "duplicate"

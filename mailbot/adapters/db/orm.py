@@ -88,6 +88,8 @@ class MessageRow(Base):
     at: Mapped[dt.datetime]
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     raw_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # Hash of the whitespace-normalised body: a re-delivery changes headers, not words.
+    body_sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]
 
 

@@ -7,12 +7,14 @@ write; `SqlStore` adds the read model (read_model.py) for the CLI and reports.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text as sql
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.adapters.db.engine import make_engine
@@ -44,9 +46,15 @@ from mailbot.services.ports import (
     OutboundMail,
     QueuedItem,
     StoredCase,
+    StoreUnavailable,
 )
 
 FOLLOW_UP_ACK = "follow_up_acknowledgement"
+
+
+def body_hash(body: str) -> str:
+    return hashlib.sha256(" ".join(body.split()).encode("utf-8")).hexdigest()
+
 ACKNOWLEDGEMENTS = ("acknowledgement", FOLLOW_UP_ACK)
 
 
@@ -56,9 +64,20 @@ class SqlTransaction:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def _lock(self, key: str) -> None:
+        """Serialise transactions about the same thing across processes (PostgreSQL; on
+        SQLite, BEGIN IMMEDIATE already serialises every writer)."""
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            self.session.execute(sql("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                                 {"k": key})
+
     def find_duplicate(self, inbound: Inbound) -> str | None:
-        """Same bytes, or the same Message-ID from the same sender, is the same message;
-        a Message-ID we made ourselves is our own mail coming back, never a new case."""
+        """Same bytes, or the same Message-ID, sender and words, is the same message (a copy
+        delivered to two of our mailboxes differs only in its trace headers); a Message-ID
+        we made ourselves is our own mail coming back, never a new case."""
+        sender = inbound.from_.email.lower() if inbound.from_ else ""
+        self._lock(f"message:{inbound.message_id}|{sender}" if inbound.message_id
+                   else f"bytes:{inbound.raw_sha256}")
         if inbound.message_id:
             ours = self.session.scalar(select(MessageRow.id).where(
                 MessageRow.message_id == inbound.message_id, MessageRow.direction == "out"))
@@ -73,42 +92,39 @@ class SqlTransaction:
                 select(MessageRow.id).where(
                     MessageRow.message_id == inbound.message_id,
                     MessageRow.direction == "in",
-                    func.lower(MessageRow.from_email) == inbound.from_.email.lower(),
+                    func.lower(MessageRow.from_email) == sender,
+                    MessageRow.body_sha256 == body_hash(inbound.text),
                 ).limit(1))
             if same_id is not None:
-                return f"same Message-ID and sender as message {same_id}"
+                return f"same Message-ID, sender and words as message {same_id}"
         return None
 
     def _snapshots(self, rows: list[CaseRow]) -> dict[int, CaseSnapshot]:
         """Cases as the domain sees them: with participants and follow-up state."""
         ids = [r.id for r in rows]
-        senders = self.session.execute(
-            select(MessageRow.case_id, func.lower(MessageRow.from_email)).distinct()
-            .where(MessageRow.case_id.in_(ids), MessageRow.direction == "in",
-                   MessageRow.from_email != "")).all()
         acknowledged = set(self.session.scalars(
             select(OutboxRow.case_id).where(OutboxRow.case_id.in_(ids),
                                             OutboxRow.template == FOLLOW_UP_ACK)))
-        people: dict[int, set[str]] = {i: set() for i in ids}
-        for case_id, email in senders:
-            people[case_id].add(email)
         return {r.id: CaseSnapshot(
             id=r.id, reference=r.reference, token=r.token, kind=Kind(r.kind), stage=r.stage,
             status=r.status, service=r.service, directorate=r.directorate,
             ombudsman=Ombudsman(r.ombudsman) if r.ombudsman else None,
             contact=Address(r.contact_name, r.contact_email) if r.contact_email else None,
             received_at=r.received_at, response_due=r.response_due,
-            participants=frozenset(people[r.id] | ({r.contact_email.lower()}
-                                                   if r.contact_email else set())),
+            participants=frozenset({r.contact_email.lower()} if r.contact_email else ()),
             follow_up_acknowledged=r.id in acknowledged,
         ) for r in rows}
 
     def thread_matches(self, keys: ThreadKeys) -> ThreadMatches:
         """Everything the keys of one message point at, in a handful of set queries."""
+        # Rows are locked (PostgreSQL) so two messages on one case decide one at a time:
+        # only one of them can be the follow-up that is acknowledged.
         by_token = self.session.scalars(select(CaseRow).where(
-            CaseRow.token.in_(keys.tokens))).all() if keys.tokens else []
+            CaseRow.token.in_(keys.tokens)).order_by(CaseRow.id).with_for_update()
+        ).all() if keys.tokens else []
         by_reference = self.session.scalars(select(CaseRow).where(
-            CaseRow.reference.in_(keys.references))).all() if keys.references else []
+            CaseRow.reference.in_(keys.references)).order_by(CaseRow.id).with_for_update()
+        ).all() if keys.references else []
         ours = self.session.execute(
             select(OutboxRow, MessageRow.message_id).join(
                 MessageRow, OutboxRow.message_pk == MessageRow.id).where(or_(
@@ -116,7 +132,8 @@ class SqlTransaction:
                     OutboxRow.bounce_token.in_(keys.bounce_tokens)))).all() \
             if keys.message_ids or keys.bounce_tokens else []
         case_ids = {o.case_id for o, _ in ours if o.case_id is not None}
-        extra = self.session.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids))).all() \
+        extra = self.session.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids))
+                                     .order_by(CaseRow.id).with_for_update()).all() \
             if case_ids else []
         snapshots = self._snapshots(list({r.id: r for r in
                                           (*by_token, *by_reference, *extra)}.values()))
@@ -138,9 +155,14 @@ class SqlTransaction:
             OutboxRow.recipient == email.lower(), OutboxRow.created_at >= since,
             OutboxRow.template.in_(ACKNOWLEDGEMENTS))) or 0
 
-    def mark_bounced(self, item_id: int, reason: str) -> None:
-        """A bounce overrides "sent": the recipient never got it."""
-        self._finish(item_id, status="failed", last_error=reason)
+    def mark_bounced(self, item_id: int, reason: str) -> bool:
+        """A bounce overrides "sent": the recipient never got it. Only mail that was sent
+        can bounce; anything else claiming to be its bounce changes nothing."""
+        row = self.session.get_one(OutboxRow, item_id)
+        if row.status != "sent":
+            return False
+        row.status, row.last_error = "failed", reason
+        return True
 
     def quarantined_message(self, item_id: int) -> tuple[bytes, str | None] | None:
         row = self.session.get(QuarantineRow, item_id)
@@ -189,7 +211,7 @@ class SqlTransaction:
             from_email=inbound.from_.email if inbound.from_ else "",
             to=[a.email for a in (*inbound.to, *inbound.cc)], subject=inbound.subject,
             text=text, at=at, raw=inbound.raw, raw_sha256=inbound.raw_sha256,
-            size=inbound.size,
+            body_sha256=body_hash(inbound.text), size=inbound.size,
         )
         self.session.add(row)
         self.session.flush()
@@ -210,7 +232,8 @@ class SqlTransaction:
             case_id=case_id, direction="out", mailbox=None, message_id=mail.message_id,
             in_reply_to=mail.in_reply_to, references=[], from_name=mail.from_.name,
             from_email=mail.from_.email, to=list(mail.recipients), subject=mail.subject,
-            text=mail.text, at=at, raw=mail.raw, raw_sha256=mail.sha256, size=len(mail.raw),
+            text=mail.text, at=at, raw=mail.raw, raw_sha256=mail.sha256,
+            body_sha256=body_hash(mail.text), size=len(mail.raw),
         )
         self.session.add(message)
         self.session.flush()
@@ -293,3 +316,5 @@ class SqlStore(ReadModel):
                 yield SqlTransaction(session)
         except IntegrityError as clash:
             raise Conflict(str(clash.orig)) from None
+        except (OperationalError, InterfaceError) as outage:
+            raise StoreUnavailable(str(outage.orig or outage).strip()) from None

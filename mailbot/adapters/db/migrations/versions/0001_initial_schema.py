@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 16:53:50.038764
+Create Date: 2026-11-23 17:22:06.283922
 """
 
 from collections.abc import Sequence
@@ -96,6 +96,7 @@ def upgrade() -> None:
     sa.Column('at', mailbot.adapters.db.orm.UTCDateTime(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.Column('raw_sha256', sa.String(length=64), nullable=False),
+    sa.Column('body_sha256', sa.String(length=64), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], ),
     sa.PrimaryKeyConstraint('id'),

@@ -1,0 +1,65 @@
+"""The outbox's life after queueing: claimed by one sender, then sent, retried, failed or
+bounced. Part of the one transaction object services use (see repository.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.orm import Session
+
+from mailbot.adapters.db.orm import MessageRow, OutboxRow
+from mailbot.services.ports import QueuedItem
+
+
+class OutboxRows:
+    session: Session
+
+    def claim_due(self, now: dt.datetime, limit: int,
+                  lease: dt.timedelta) -> list[QueuedItem]:
+        """Claim up to `limit` due items for this sender until `now + lease`.
+
+        Each claim is a conditional UPDATE, so of two senders racing for an item exactly
+        one wins it, on SQLite and PostgreSQL alike; a claim left by a crashed sender
+        expires and the item is sent again, with the same bytes and Message-ID.
+        """
+        free = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now)
+        candidates = self.session.scalars(
+            select(OutboxRow.id).where(OutboxRow.status == "queued", OutboxRow.next_try <= now,
+                                       free).order_by(OutboxRow.id).limit(limit)).all()
+        claim = update(OutboxRow).where(OutboxRow.status == "queued", free) \
+            .values(claimed_until=now + lease)
+        claimed = [item for item in candidates if cast(
+            CursorResult[Any], self.session.execute(claim.where(OutboxRow.id == item))
+        ).rowcount == 1]
+        rows = self.session.execute(
+            select(OutboxRow, MessageRow).join(MessageRow, OutboxRow.message_pk == MessageRow.id)
+            .where(OutboxRow.id.in_(claimed)).order_by(OutboxRow.id)).all()
+        return [QueuedItem(o.id, o.envelope_from, tuple(m.to), m.raw, o.attempts)
+                for o, m in rows]
+
+    def _finish(self, item_id: int, **values: Any) -> None:
+        row = self.session.get_one(OutboxRow, item_id)
+        values.setdefault("last_error", None)
+        for key, value in {"attempts": row.attempts + 1, "claimed_until": None,
+                           **values}.items():
+            setattr(row, key, value)
+
+    def mark_sent(self, item_id: int, at: dt.datetime) -> None:
+        self._finish(item_id, status="sent", sent_at=at)
+
+    def mark_retry(self, item_id: int, error: str, next_try: dt.datetime) -> None:
+        self._finish(item_id, last_error=error, next_try=next_try)
+
+    def mark_failed(self, item_id: int, error: str) -> None:
+        self._finish(item_id, status="failed", last_error=error)
+
+    def mark_bounced(self, item_id: int, reason: str) -> bool:
+        """A bounce overrides "sent": the recipient never got it. Only mail that was sent
+        can bounce; anything else claiming to be its bounce changes nothing."""
+        row = self.session.get_one(OutboxRow, item_id)
+        if row.status != "sent":
+            return False
+        row.status, row.last_error = "failed", reason
+        return True

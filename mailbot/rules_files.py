@@ -22,7 +22,7 @@ from mailbot.domain.rules import (
     Service,
     StageTimescale,
 )
-from mailbot.tomlcheck import Table, TomlFile
+from mailbot.tomlcheck import EMAIL, Table, TomlFile
 
 RULE_FILES = ("council.toml", "services.toml", "ombudsman.toml", "procedures.toml",
               "classify.toml")
@@ -35,6 +35,14 @@ def _address(table: Table, key: str) -> Address:
     address = Address(person.string("name"), person.email("email"))
     person.finish()
     return address
+
+
+def _emails(table: Table, key: str) -> frozenset[str]:
+    values = table.strings(key, [])
+    for value in values:
+        if not EMAIL.match(value):
+            table.fail(key, f"{value!r} is not an email address")
+    return frozenset(v.lower() for v in values)
 
 
 def _phrases(table: Table) -> tuple[Phrase, ...]:
@@ -57,16 +65,23 @@ def _council(file: TomlFile) -> Council:
     prefix = council.string("reference_prefix")
     if not (prefix.isalpha() and prefix.isascii() and 1 <= len(prefix) <= 5):
         council.fail("reference_prefix", "expected 1 to 5 letters, such as CF")
+    team = council.table("feedback_team")
+    feedback_team = Address(team.string("name"), team.email("email"))
+    members = _emails(team, "members")
     result = Council(
         name=council.string("name"),
         reference_prefix=prefix.upper(),
-        feedback_team=_address(council, "feedback_team"),
+        feedback_team=feedback_team,
+        feedback_members=members,
+        investigating_officer=_address(council, "investigating_officer")
+        if "investigating_officer" in council.data else None,
         website=council.string("website"),
         phone=council.string("phone"),
         closures=frozenset(closures),
         acknowledgements_per_day=acks.integer("per_sender_per_day", 3, minimum=1),
         attachment_forward_limit=attachments.integer("max_forward_bytes", 10 * 2**20),
     )
+    team.finish()
     council.finish()
     acks.finish()
     attachments.finish()
@@ -99,6 +114,7 @@ def _services(file: TomlFile) -> tuple[dict[str, Directorate], dict[str, Service
             landlord=table.boolean("landlord", False),
             statutory=Kind(statutory) if statutory else None,
             keywords=keywords,
+            officers=_emails(table, "officers"),
         )
         table.finish()
     if len(services) < 2:
@@ -157,7 +173,7 @@ def _procedures(file: TomlFile) -> dict[Kind, Procedure]:
     return result
 
 
-def _classify(file: TomlFile) -> tuple[KindRules, RoutingRules]:
+def _classify(file: TomlFile) -> tuple[KindRules, RoutingRules, tuple[Phrase, ...]]:
     kinds = file.root.table("kinds")
     default_kind = kinds.string("default_kind", choices=tuple(k.value for k in Kind))
     min_score = kinds.integer("min_score", minimum=1)
@@ -178,14 +194,16 @@ def _classify(file: TomlFile) -> tuple[KindRules, RoutingRules]:
     )
     landlord.finish()
     routing.finish()
+    escalation = _phrases(file.root.table("escalation"))
     file.root.finish()
-    return KindRules(phrases, Kind(default_kind), min_score, mp_domains), routing_rules
+    return (KindRules(phrases, Kind(default_kind), min_score, mp_domains), routing_rules,
+            escalation)
 
 
 def load_rules(directory: Path) -> Rules:
     files = {name: TomlFile(directory / name) for name in RULE_FILES}
     directorates, services = _services(files["services.toml"])
-    kinds, routing = _classify(files["classify.toml"])
+    kinds, routing, escalation = _classify(files["classify.toml"])
     return Rules(
         council=_council(files["council.toml"]),
         directorates=directorates,
@@ -194,4 +212,5 @@ def load_rules(directory: Path) -> Rules:
         procedures=_procedures(files["procedures.toml"]),
         kinds=kinds,
         routing=routing,
+        escalation=escalation,
     )

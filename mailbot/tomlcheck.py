@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _MISSING: Any = object()
 
 
@@ -96,7 +96,7 @@ class Table:
 
     def email(self, key: str, default: Any = _MISSING) -> Any:
         value = self.string(key, default)
-        if value is not default and not _EMAIL.match(value):
+        if value is not default and not EMAIL.match(value):
             self.fail(key, f"expected an email address, got {value!r}")
         return value
 

@@ -63,6 +63,13 @@ class Service:
     landlord: bool
     statutory: Kind | None
     keywords: tuple[Phrase, ...]
+    officers: frozenset[str] = frozenset()
+
+    @property
+    def authorised(self) -> frozenset[str]:
+        """Who may work this service's cases by email: SPOC, Head of Service, officers."""
+        return frozenset({self.spoc.email.lower(), self.head_of_service.email.lower(),
+                          *self.officers})
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,12 @@ class Council:
     closures: frozenset[dt.date]
     acknowledgements_per_day: int
     attachment_forward_limit: int
+    feedback_members: frozenset[str] = frozenset()
+    investigating_officer: Address | None = None
+
+    @property
+    def feedback_authorised(self) -> frozenset[str]:
+        return frozenset({self.feedback_team.email.lower(), *self.feedback_members})
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,7 @@ class Rules:
     procedures: dict[Kind, Procedure]
     kinds: KindRules
     routing: RoutingRules
+    escalation: tuple[Phrase, ...] = ()
 
     @property
     def staff_addresses(self) -> frozenset[str]:
@@ -141,4 +155,8 @@ class Rules:
             people += [service.spoc, service.head_of_service]
         for directorate in self.directorates.values():
             people += [directorate.director, directorate.executive_assistant]
-        return frozenset(p.email.lower() for p in people)
+        if self.council.investigating_officer:
+            people.append(self.council.investigating_officer)
+        officers = {o for s in self.services.values() for o in s.officers}
+        return frozenset({*(p.email.lower() for p in people), *officers,
+                          *self.council.feedback_members})

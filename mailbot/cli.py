@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mailbot.app import App
 from mailbot.clock import clock_from_environment
@@ -78,9 +79,9 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
     return 1 if refused else 0
 
 
-def _case_rows(cases: list[dict[str, object]]) -> list[dict[str, object]]:
+def _case_rows(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**c, "service": c["service"] or "(triage)",
-             "contact_email": (c["contact"] or {}).get("email"),  # type: ignore[attr-defined]
+             "contact_email": (c["contact"] or {}).get("email"),
              "received": str(c["received_at"])[:10]} for c in cases]
 
 

@@ -35,7 +35,7 @@ def decide(inbound: Inbound, correlation: Correlation, history: SenderHistory,
            mailbox_role: str, rules: Rules, calendar: Calendar, now: dt.datetime) -> Decision:
     if correlation.case is not None:
         return decide_follow_up(inbound, correlation, correlation.case, history, mailbox_role,
-                                rules)
+                                rules, calendar, now)
     return decide_new_case(inbound, rules, calendar, now, correlation, history)
 
 

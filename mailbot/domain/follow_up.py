@@ -8,22 +8,52 @@ follow-up goes on to whoever is handling the case. Officers' mail is kept as cas
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from mailbot.domain.acknowledge import SenderHistory, acknowledgement_allowed
 from mailbot.domain.autoreply import may_auto_reply
 from mailbot.domain.bounce import FAILED, bounce_verdict
+from mailbot.domain.casework import Casework, Work, decide_casework, open_stage2, wants_stage2
 from mailbot.domain.correlate import Correlation
 from mailbot.domain.model import CaseSnapshot, Decision, EventRecord, Inbound, Notice
 from mailbot.domain.quotes import strip_quoted
 from mailbot.domain.rules import Rules
+from mailbot.domain.workdays import Calendar, add_working_days, london_date
+
+
+def _stage2_request(inbound: Inbound, case: CaseSnapshot, text: str, rules: Rules,
+                    calendar: Calendar, now: dt.datetime) -> Casework | None:
+    """A stage 1 contact asking for a review after the response: stage 2 within the
+    window, otherwise the case stays closed and they are told where to go."""
+    stage2 = rules.procedures[case.kind].stages.get(2)
+    if (case.status != "responded" or (case.stage or 1) != 1 or stage2 is None
+            or case.responded_at is None or not wants_stage2(text, rules)):
+        return None
+    window = stage2.request_window_days or 0
+    window_end = add_working_days(calendar, london_date(case.responded_at), window)
+    if london_date(now) <= window_end:
+        work = Work(case, now, calendar)
+        done = open_stage2(work, rules, "the resident asked for a review within the window")
+        return Casework((EventRecord("stage2_requested", done, actor=inbound.from_.email
+                                     if inbound.from_ else "unknown"),),
+                        tuple(work.notices), work.changes, text)
+    notice = Notice(template="window_closed", to=(case.contact,) if case.contact else (),
+                    context={"window_end": window_end}, in_reply_to_inbound=True)
+    return Casework((EventRecord("stage2_window_closed", f"asked after {window_end}: told "
+                                 "the case is closed and how to reach the Ombudsman"),),
+                    (notice,), {"status": "closed"}, text)
 
 
 def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnapshot,
-                     history: SenderHistory, mailbox_role: str, rules: Rules) -> Decision:
+                     history: SenderHistory, mailbox_role: str, rules: Rules,
+                     calendar: Calendar, now: dt.datetime) -> Decision:
     sender = inbound.from_.email if inbound.from_ else None
     actor = sender or "unknown"
     text = strip_quoted(inbound.text)
     events = [EventRecord("threaded", "; ".join(correlation.reasons), actor=actor)]
     notices: list[Notice] = []
+    changes: dict[str, Any] = {}
     bounced: tuple[tuple[int, str], ...] = ()
     bounce = bounce_verdict(inbound)
     permission = may_auto_reply(inbound)
@@ -37,10 +67,24 @@ def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnaps
                 "delivery_failed", f"outbox {correlation.answering.outbox_id} "
                                    f"({correlation.answering.template}) marked failed: {reason}"))
         text = inbound.text
-    elif (sender or "").lower() in rules.staff_addresses or mailbox_role == "spoc":
-        events.append(EventRecord("officer_message", "kept on the case as casework", actor=actor))
+    elif ((sender or "").lower() in rules.staff_addresses or mailbox_role == "spoc"
+          or inbound.text.lstrip().startswith("#")):
+        work = decide_casework(inbound, case, rules, calendar, now, permission.allowed)
+        if work is None:
+            events.append(EventRecord("officer_message", "kept on the case as casework",
+                                      actor=actor))
+        else:
+            events.extend(work.events)
+            notices.extend(work.notices)
+            changes = work.changes
+            text = work.stored_text
     elif not permission.allowed:
         events.append(EventRecord("no_acknowledgement", "; ".join(permission.reasons)))
+    elif case.is_participant(sender) and (
+            review := _stage2_request(inbound, case, text, rules, calendar, now)):
+        events.extend(review.events)
+        notices.extend(review.notices)
+        changes = review.changes
     else:
         events.append(EventRecord("follow_up", f"{len(text)} characters from {actor}",
                                   actor=actor))
@@ -75,4 +119,5 @@ def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnaps
         notices=tuple(notices),
         reasons=tuple(f"{e.kind}: {e.detail}" for e in events),
         bounced=bounced,
+        changes=changes,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Kind(StrEnum):
@@ -148,7 +149,7 @@ class Notice:
 
     template: str
     to: tuple[Address, ...]
-    context: dict[str, object]
+    context: dict[str, Any]
     auto_submitted: str = "auto-replied"
     reply_to_role: str = "feedback"
     in_reply_to_inbound: bool = True
@@ -195,6 +196,8 @@ class Decision:
     reasons: tuple[str, ...]
     # Outbox items this message reports as undeliverable: (outbox id, reason).
     bounced: tuple[tuple[int, str], ...] = ()
+    # Columns of an existing case to change (casework): name -> new value.
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,10 @@ class CaseSnapshot:
     response_due: dt.date | None
     participants: frozenset[str]
     follow_up_acknowledged: bool
+    original_due: dt.date | None = None
+    extended_days: int = 0
+    outcome: str | None = None
+    responded_at: dt.datetime | None = None
 
     def is_participant(self, email: str | None) -> bool:
         return bool(email) and str(email).lower() in self.participants

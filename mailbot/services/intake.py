@@ -12,13 +12,13 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from mailbot.clock import Clock
 from mailbot.domain.acknowledge import SenderHistory
 from mailbot.domain.correlate import correlate, thread_keys
 from mailbot.domain.decide import decide
-from mailbot.domain.model import EventRecord, Inbound
+from mailbot.domain.model import CaseSnapshot, EventRecord, Inbound
 from mailbot.domain.reference import make_reference, make_token
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import LONDON, Calendar, london_date
@@ -27,6 +27,7 @@ from mailbot.services.compose import MailIdentity, case_context, compose, snapsh
 from mailbot.services.ports import Conflict, NotAnEmail, Store, StoreUnavailable, Transaction
 
 log = logging.getLogger(__name__)
+SNAPSHOT_FIELDS = frozenset(f.name for f in fields(CaseSnapshot))
 REFERENCE_ATTEMPTS = 50
 
 
@@ -130,6 +131,10 @@ class Intake:
             else:
                 raise RuntimeError("a decision names neither a new nor an existing case")
             tx.add_inbound(case.id, inbound, decision.stored_text, mailbox, now)
+            if decision.changes:
+                tx.update_case(case.id, decision.changes)
+                case = replace(case, **{k: v for k, v in decision.changes.items()
+                                        if k in SNAPSHOT_FIELDS})
             stale = [EventRecord("bounce_ignored", f"outbox {item} was never sent, so this "
                                                    "cannot be its bounce; nothing changed")
                      for item, reason in decision.bounced if not tx.mark_bounced(item, reason)]

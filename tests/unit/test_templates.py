@@ -29,7 +29,12 @@ def context(rules: Rules, kind: Kind, ombudsman: Ombudsman | None,
     return {**base, "inbound": {"subject": "S", "text": "words <b>", "attachments": ["a.pdf"],
                                  "withheld": ["video.mp4 (30.0 MB)"]},
             "reasons": ["because"], "participant": False, "sender": "x@example.com",
-            "follow_up_text": "words <b>"}
+            "follow_up_text": "words <b>", "outcome": "partly_upheld",
+            "response_text": "We are sorry <b>.", "stage2_request_by": dt.date(2027, 1, 25),
+            "final_stage": False, "new_due": dt.date(2027, 1, 18), "reason": "awaiting report",
+            "days": 5, "stage2_due": dt.date(2027, 2, 8), "window_end": dt.date(2027, 1, 25),
+            "reply_subject": "Done: CF-26-4K7Q", "reply_lines": ["#note on CF-26-4K7Q"],
+            "show_reference": True}
 
 
 def test_long_date() -> None:
@@ -53,11 +58,19 @@ def test_all_templates_render(template: str, kind: Kind, service: str | None,
         details = rules.ombudsmen[ombudsman]
         for part in (details.name, details.website, details.phone):
             assert part in rendered.text and part in rendered.html
-    if kind.is_complaint or kind in (Kind.MP_ENQUIRY, Kind.COMMENT):
+    dated = template in ("acknowledgement", "routed_case", "follow_up_acknowledgement",
+                         "routed_follow_up")
+    if dated and (kind.is_complaint or kind in (Kind.MP_ENQUIRY, Kind.COMMENT)):
         assert "Monday 11 January 2027" in rendered.text
-    assert "words &lt;b&gt;" in rendered.html or acknowledging
-    if not acknowledging:
+    if template.startswith("routed"):
+        assert "words &lt;b&gt;" in rendered.html
         assert "video.mp4 (30.0 MB)" in rendered.text and "video.mp4" in rendered.html
+    if template == "response":
+        assert "partly upheld" in rendered.text and "We are sorry &lt;b&gt;." in rendered.html
+        assert "Monday 25 January 2027" in rendered.text
+    if template in ("response", "extension_notice", "window_closed", "exclusion") \
+            and ombudsman:
+        assert rules.ombudsmen[ombudsman].phone in rendered.text
 
 
 def test_missing_context_fails_loudly(rules: Rules) -> None:

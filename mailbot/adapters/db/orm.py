@@ -65,6 +65,14 @@ class CaseRow(Base):
     acknowledge_due: Mapped[dt.date | None]
     acknowledged_on: Mapped[dt.date | None]
     response_due: Mapped[dt.date | None]
+    # The stage's due date before any extension: performance is measured against it.
+    original_due: Mapped[dt.date | None]
+    extended_days: Mapped[int] = mapped_column(default=0)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    responded_at: Mapped[dt.datetime | None]
+    on_time: Mapped[bool | None]
+    natures: Mapped[list[str]] = mapped_column(default=list)
+    adjustments: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         Index("ix_cases_status_due", "status", "response_due"),
         Index("ix_cases_service_status", "service", "status"),

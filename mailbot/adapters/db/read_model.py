@@ -45,6 +45,12 @@ class ReadModel:
             "acknowledged_on": row.acknowledged_on.isoformat() if row.acknowledged_on else None,
             "response_due": row.response_due.isoformat() if row.response_due else None,
             "ombudsman": row.ombudsman,
+            "outcome": row.outcome,
+            "responded_at": _iso(row.responded_at),
+            "on_time": row.on_time,
+            "extended_days": row.extended_days,
+            "natures": row.natures,
+            "adjustments": row.adjustments,
         }
 
     def cases(self, where: CaseFilter) -> list[dict[str, Any]]:

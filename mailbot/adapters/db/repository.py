@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy import text as sql
@@ -110,6 +111,8 @@ class SqlTransaction(OutboxRows):
             ombudsman=Ombudsman(r.ombudsman) if r.ombudsman else None,
             contact=Address(r.contact_name, r.contact_email) if r.contact_email else None,
             received_at=r.received_at, response_due=r.response_due,
+            original_due=r.original_due, extended_days=r.extended_days, outcome=r.outcome,
+            responded_at=r.responded_at,
             participants=frozenset({r.contact_email.lower()} if r.contact_email else ()),
             follow_up_acknowledged=r.id in acknowledged,
         ) for r in rows}
@@ -173,6 +176,13 @@ class SqlTransaction(OutboxRows):
             uidvalidity, last_uid, at, error)
         self.session.add(row)
 
+    def update_case(self, case_id: int, changes: dict[str, Any]) -> None:
+        row = self.session.get_one(CaseRow, case_id)
+        for name, value in changes.items():
+            if not hasattr(CaseRow, name):
+                raise ValueError(f"cases has no column {name}")
+            setattr(row, name, value)
+
     def reference_taken(self, reference: str) -> bool:
         return self.session.scalar(
             select(CaseRow.id).where(CaseRow.reference == reference)) is not None
@@ -186,7 +196,7 @@ class SqlTransaction(OutboxRows):
             contact_email=case.contact.email if case.contact else None,
             subject=case.subject, received_at=case.received_at,
             acknowledge_due=case.acknowledge_due, acknowledged_on=case.acknowledged_on,
-            response_due=case.response_due,
+            response_due=case.response_due, original_due=case.response_due,
         )
         self.session.add(row)
         self.session.flush()

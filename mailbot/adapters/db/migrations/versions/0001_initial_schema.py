@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 17:22:06.283922
+Create Date: 2026-11-23 17:33:15.678126
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,13 @@ def upgrade() -> None:
     sa.Column('acknowledge_due', sa.Date(), nullable=True),
     sa.Column('acknowledged_on', sa.Date(), nullable=True),
     sa.Column('response_due', sa.Date(), nullable=True),
+    sa.Column('original_due', sa.Date(), nullable=True),
+    sa.Column('extended_days', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.String(length=32), nullable=True),
+    sa.Column('responded_at', mailbot.adapters.db.orm.UTCDateTime(), nullable=True),
+    sa.Column('on_time', sa.Boolean(), nullable=True),
+    sa.Column('natures', sa.JSON(), nullable=False),
+    sa.Column('adjustments', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('reference'),
     sa.UniqueConstraint('token')

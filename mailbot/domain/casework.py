@@ -1,0 +1,236 @@
+"""Officers working a case by email: who may, what each command does, what is sent.
+
+Commands apply whole or not at all: if any command is wrong, or the sender may not work
+this case, nothing changes and the sender gets one short reply saying why (a stranger is
+told nothing about the case). Otherwise each change is an event, the officer gets one
+confirmation, and the resident gets what the procedure owes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailbot.domain.commands import NATURES, Command, CommandError, parse_commands
+from mailbot.domain.model import Address, CaseSnapshot, EventRecord, Inbound, Notice, Ombudsman
+from mailbot.domain.quotes import strip_quoted
+from mailbot.domain.route import choose_ombudsman
+from mailbot.domain.rules import Rules
+from mailbot.domain.scoring import score
+from mailbot.domain.workdays import Calendar, add_working_days, london_date
+
+FEEDBACK, SERVICE = "feedback", "service"
+
+
+@dataclass
+class Work:
+    """The case as the commands leave it, plus what to record and send."""
+
+    case: CaseSnapshot
+    now: dt.datetime
+    calendar: Calendar
+    changes: dict[str, Any] = field(default_factory=dict)
+    events: list[EventRecord] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> object:
+        return self.changes.get(name, getattr(self.case, name, None))
+
+    @property
+    def today(self) -> dt.date:
+        return london_date(self.now)
+
+
+def role_of(sender: str | None, case: CaseSnapshot, rules: Rules) -> str | None:
+    email = (sender or "").lower()
+    if email in rules.council.feedback_authorised:
+        return FEEDBACK
+    service = rules.services.get(case.service) if case.service else None
+    if service is not None and email in service.authorised:
+        return SERVICE
+    return None
+
+
+def command_reply(to: str, subject: str, lines: list[str], reference: str | None) -> Notice:
+    return Notice(template="command_reply", to=(Address("", to),),
+                  context={"reply_subject": subject, "reply_lines": lines,
+                           "show_reference": reference is not None},
+                  auto_submitted="auto-replied")
+
+
+def _respond(work: Work, command: Command, body: str, rules: Rules) -> str:
+    case = work.case
+    if work.get("status") != "open":
+        raise CommandError(f"the case is {work.get('status')}, not open: nothing to respond to")
+    if not body.strip():
+        raise CommandError("#respond needs the response text below the command")
+    due = case.original_due or case.response_due
+    on_time = due is None or work.today <= due
+    procedure = rules.procedures[case.kind]
+    next_stage = procedure.stages.get((case.stage or 1) + 1) if case.kind.is_complaint else None
+    request_by = (add_working_days(work.calendar, work.today,
+                                   next_stage.request_window_days)
+                  if next_stage and next_stage.request_window_days else None)
+    work.changes.update(status="responded", outcome=command.outcome, responded_at=work.now,
+                        on_time=on_time)
+    work.notices.append(Notice(
+        template="response", to=(case.contact,) if case.contact else (),
+        context={"outcome": command.outcome, "response_text": body,
+                 "stage2_request_by": request_by, "final_stage": next_stage is None},
+        auto_submitted="no", in_reply_to_inbound=False, forward_attachments=True))
+    return (f"responded (outcome {command.outcome}, "
+            f"{'on time' if on_time else 'late'} against {due.isoformat() if due else 'no date'})")
+
+
+def _extend(work: Work, command: Command, role: str, rules: Rules) -> str:
+    case = work.case
+    due = work.get("response_due")
+    if work.get("status") != "open" or not isinstance(due, dt.date):
+        raise CommandError("only an open case with a response date can be extended")
+    stage = rules.procedures[case.kind].stages.get(case.stage or 1)
+    cap = stage.extension_max_days if stage else 0
+    total = int(str(work.get("extended_days") or 0)) + int(command.days or 0)
+    if total > cap and not (command.force and role == FEEDBACK):
+        raise CommandError(f"that makes {total} working days of extension at stage "
+                           f"{case.stage or 1}, over the {cap} allowed; a Feedback Team member "
+                           "can add 'force' with good reason")
+    new_due = add_working_days(work.calendar, due, int(command.days or 0))
+    work.changes.update(response_due=new_due, extended_days=total)
+    work.notices.append(Notice(
+        template="extension_notice", to=(case.contact,) if case.contact else (),
+        context={"new_due": new_due, "reason": command.text, "days": command.days},
+        auto_submitted="auto-generated", in_reply_to_inbound=False))
+    return f"extended by {command.days} working days to {new_due.isoformat()} ({command.text})"
+
+
+def _reassign(work: Work, command: Command, rules: Rules, text: str) -> str:
+    wanted = command.text.strip().lower()
+    service = rules.services.get(wanted) or next(
+        (s for s in rules.services.values() if s.name.lower() == wanted), None)
+    if service is None:
+        raise CommandError(f"no service {command.text!r} (known: {', '.join(rules.services)})")
+    ombudsman = choose_ombudsman(work.case.kind, service, text, rules).value
+    work.changes.update(service=service.key, directorate=service.directorate,
+                        ombudsman=Ombudsman(str(ombudsman)) if ombudsman else None)
+    work.notices.append(Notice(
+        template="routed_case", to=(service.spoc,),
+        context={"reasons": [f"reassigned to {service.name} by an officer"]},
+        auto_submitted="auto-generated", reply_to_role="spoc", in_reply_to_inbound=False))
+    return f"reassigned to {service.name}"
+
+
+def open_stage2(work: Work, rules: Rules, why: str) -> str:
+    case = work.case
+    stage = rules.procedures[case.kind].stages.get(2)
+    if stage is None or (case.stage or 1) >= 2:
+        raise CommandError(f"a {case.kind.label} has no further stage")
+    due = add_working_days(work.calendar, work.today, stage.respond_days)
+    work.changes.update(stage=2, status="open", acknowledged_on=work.today, response_due=due,
+                        original_due=due, extended_days=0, outcome=None, responded_at=None,
+                        on_time=None)
+    investigator = rules.council.investigating_officer or rules.council.feedback_team
+    work.notices.append(Notice(template="stage2_acknowledgement",
+                               to=(case.contact,) if case.contact else (),
+                               context={"stage2_due": due}, in_reply_to_inbound=False))
+    work.notices.append(Notice(
+        template="routed_case", to=(investigator,),
+        context={"reasons": [f"stage 2 opened: {why}", "investigated independently of the "
+                             "service that answered stage 1"]},
+        auto_submitted="auto-generated", reply_to_role="feedback", in_reply_to_inbound=False,
+        forward_attachments=True))
+    return f"stage 2 opened, response due {due.isoformat()}"
+
+
+def _apply(work: Work, command: Command, role: str, body: str, rules: Rules,
+           actor: str) -> str:
+    name = command.name
+    if name == "respond":
+        return _respond(work, command, body, rules)
+    if name == "extend":
+        return _extend(work, command, role, rules)
+    if name == "reassign":
+        return _reassign(work, command, rules, body)
+    if name == "note":
+        return f"note: {command.text}"
+    if name in ("close", "withdraw"):
+        if work.get("status") == "closed":
+            raise CommandError("the case is already closed")
+        work.changes.update(status="closed", **({"outcome": "withdrawn"}
+                                                if name == "withdraw" else {}))
+        return "closed" if name == "close" else "withdrawn and closed"
+    if name == "reclassify":
+        kind = command.kind or work.case.kind
+        work.changes.update(kind=kind, stage=1 if kind.is_complaint else None)
+        return f"reclassified as {kind.label}"
+    if name == "natures":
+        work.changes.update(natures=list(command.natures))
+        return "natures: " + ", ".join(NATURES[n] for n in command.natures)
+    if name == "adjustments":
+        work.changes.update(adjustments=command.text)
+        return f"reasonable adjustments recorded: {command.text}"
+    if name == "exclude":
+        work.changes.update(status="closed", outcome="out_of_jurisdiction")
+        work.notices.append(Notice(
+            template="exclusion", to=(work.case.contact,) if work.case.contact else (),
+            context={"reason": command.text}, in_reply_to_inbound=False))
+        return f"excluded from the procedure: {command.text}"
+    if role != FEEDBACK:
+        raise CommandError("only the Feedback Team can open stage 2 with #stage2")
+    return open_stage2(work, rules, f"by the Feedback Team ({actor})")
+
+
+@dataclass(frozen=True)
+class Casework:
+    events: tuple[EventRecord, ...]
+    notices: tuple[Notice, ...]
+    changes: dict[str, Any]
+    stored_text: str
+
+
+def decide_casework(inbound: Inbound, case: CaseSnapshot, rules: Rules, calendar: Calendar,
+                    now: dt.datetime, may_reply: bool) -> Casework | None:
+    """None when the message holds no commands (it is then kept as an internal message)."""
+    sender = inbound.from_.email if inbound.from_ else None
+    actor = sender or "unknown"
+    try:
+        parsed = parse_commands(inbound.text)
+    except CommandError as error:
+        return _refused(inbound, case, rules, actor, str(error), may_reply)
+    if not parsed.commands:
+        return None
+    role = role_of(sender, case, rules)
+    if role is None:
+        return _refused(inbound, case, rules, actor, "commands are only accepted from the "
+                        "officers who handle this case", may_reply, stranger=True)
+    work = Work(case, now, calendar)
+    body = strip_quoted(parsed.body)
+    try:
+        for command in parsed.commands:
+            work.done.append(_apply(work, command, role, body, rules, actor))
+            work.events.append(EventRecord(f"command_{command.name}", work.done[-1],
+                                           actor=actor))
+    except CommandError as error:
+        return _refused(inbound, case, rules, actor, f"#{command.name}: {error}", may_reply)
+    if may_reply and sender:
+        work.notices.append(command_reply(sender, f"Done: {case.reference}", work.done,
+                                          case.reference))
+    return Casework(tuple(work.events), tuple(work.notices), work.changes, body)
+
+
+def _refused(inbound: Inbound, case: CaseSnapshot, rules: Rules, actor: str, why: str,
+             may_reply: bool, stranger: bool = False) -> Casework:
+    notices: tuple[Notice, ...] = ()
+    if may_reply and inbound.from_ is not None:
+        notices = (command_reply(inbound.from_.email,
+                                 "Your message was not acted on" if stranger
+                                 else f"Not done: {case.reference}",
+                                 [why, "Nothing was changed."],
+                                 None if stranger else case.reference),)
+    return Casework((EventRecord("command_refused", why, actor=actor),), notices, {},
+                    strip_quoted(inbound.text))
+
+
+def wants_stage2(text: str, rules: Rules) -> bool:
+    return score(rules.escalation, text).total > 0

@@ -1,0 +1,169 @@
+"""Officers work cases by replying; residents escalate. Through the intake door, on
+SQLite and PostgreSQL, with real SMTP for the resident's mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailbot.app import App
+from mailbot.clock import FixedClock
+from mailbot.services.ports import CaseFilter
+from tests.conftest import MAIL, MONDAY_MORNING
+from tests.integration.test_threading import headers_of, mail, outbox, send_all
+
+SPOC = "repairs.spoc@stoke-example.gov.uk"
+MEMBER = "complaints.officer@stoke-example.gov.uk"
+RESIDENT = "sarah.jones@example.com"
+
+
+@pytest.fixture
+def app(site: Path) -> Iterator[App]:
+    opened = App.open(site, FixedClock(MONDAY_MORNING))
+    yield opened
+    opened.close()
+
+
+def case_of(app: App) -> tuple[str, EmailMessage]:
+    result = app.intake().ingest((MAIL / "complaint_council_tenant_damp.eml").read_bytes(),
+                                 "feedback")
+    return str(result.reference), headers_of(outbox(app, "routed_case")[0])
+
+
+def officer(app: App, routed: EmailMessage, body: str, sender: str = SPOC,
+            at: dt.datetime = MONDAY_MORNING) -> None:
+    reply = mail(sender, f"Re: {routed['Subject']}", body + "\n\nOn Mon, 23 Nov 2026, "
+                 "Feedback <feedback@stoke-example.gov.uk> wrote:\n> A new complaint",
+                 to=routed["Reply-To"], In_Reply_To=routed["Message-ID"])
+    later = App.open(app.settings.path, FixedClock(at))
+    later.intake().ingest(reply, "spoc")
+    later.close()
+
+
+def text_of(item: dict[str, Any]) -> str:
+    """The decoded plain-text part (raw is quoted-printable, wrapped at 76 characters)."""
+    return str(headers_of(item).get_body(("plain",)).get_content())
+
+
+def detail(app: App, reference: str) -> dict[str, Any]:
+    found = app.store.case_detail(reference)
+    assert found is not None
+    return found
+
+
+def test_respond_sends_the_response_and_records_the_outcome(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#respond outcome=partly_upheld\n\nDear Ms Jones,\nWe will treat the "
+                         "mould on 1 December.", at=MONDAY_MORNING + dt.timedelta(days=3))
+    case = detail(app, reference)
+    assert (case["status"], case["outcome"], case["on_time"]) == ("responded", "partly_upheld",
+                                                                 True)
+    (response,) = outbox(app, "response")
+    assert response["to"] == [RESIDENT]
+    body = text_of(response)
+    assert "treat the" in body and "A new complaint" not in body
+    assert "Thursday 10 December 2026" in body  # stage 2 request window: 10 working days
+    assert "Housing Ombudsman Service" in body
+    (confirmation,) = outbox(app, "command_reply")
+    assert confirmation["to"] == [SPOC] and reference in confirmation["subject"]
+    assert "command_respond" in [e["kind"] for e in case["events"]]
+    (listed,) = app.store.cases(CaseFilter())
+    assert listed["on_time"] is True and listed["extended_days"] == 0
+    assert listed["responded_at"] == "2026-11-26T10:00:00+00:00"
+
+
+def test_extension_capped_unless_the_feedback_team_forces_it(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#extend 6 waiting for the surveyor")
+    assert detail(app, reference)["response_due"] == "2026-12-15"
+    officer(app, routed, "#extend 5 roofer delayed")
+    case = detail(app, reference)
+    assert case["response_due"] == "2026-12-15" and case["extended_days"] == 6
+    refusal = outbox(app, "command_reply")[-1]
+    assert refusal["subject"].startswith("Not done") and "over the 10 allowed" in text_of(refusal)
+    officer(app, routed, "#extend 5 force roofer delayed", sender=MEMBER)
+    case = detail(app, reference)
+    assert case["extended_days"] == 11 and case["response_due"] == "2026-12-22"
+    notices = outbox(app, "extension_notice")
+    assert [n["to"] for n in notices] == [[RESIDENT], [RESIDENT]]
+    assert "Tuesday 22 December 2026" in text_of(notices[-1])
+
+
+def test_reassign_routes_to_the_new_spoc(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#reassign housing_tenancy\n#note tenancy matter, not repairs")
+    case = detail(app, reference)
+    assert case["service"] == "housing_tenancy"
+    assert outbox(app, "routed_case")[-1]["to"] == ["tenancy.spoc@stoke-example.gov.uk"]
+    assert any(e["kind"] == "command_note" for e in case["events"])
+
+
+def test_unauthorised_and_stranger_commands_change_nothing(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#close", sender="waste.spoc@stoke-example.gov.uk")
+    officer(app, routed, "#respond outcome=upheld\nsorted", sender="stranger@example.net")
+    case = detail(app, reference)
+    assert case["status"] == "open" and case["outcome"] is None
+    replies = outbox(app, "command_reply")
+    to_stranger = next(r for r in replies if r["to"] == ["stranger@example.net"])
+    assert reference not in to_stranger["raw"] and "Hill Street" not in text_of(to_stranger)
+    assert not outbox(app, "response")
+
+
+def test_officer_reply_without_commands_is_internal(app: App) -> None:
+    reference, routed = case_of(app)
+    before = len(app.store.outbox())
+    officer(app, routed, "Surveyor visiting on Thursday.")
+    assert len(app.store.outbox()) == before
+    assert "officer_message" in [e["kind"] for e in detail(app, reference)["events"]]
+
+
+def resident_asks_for_review(app: App, reference: str, at: dt.datetime) -> None:
+    response = headers_of(outbox(app, "response")[0])
+    later = App.open(app.settings.path, FixedClock(at))
+    later.intake().ingest(mail(RESIDENT, f"Re: {response['Subject']}",
+                               "I am not happy with this and want it escalated.",
+                               to=response["Reply-To"], In_Reply_To=response["Message-ID"]),
+                          "feedback")
+    later.close()
+
+
+def test_stage2_within_the_window(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#respond outcome=not_upheld\nNo fault found.")
+    send_all(app)
+    resident_asks_for_review(app, reference, MONDAY_MORNING + dt.timedelta(days=7))
+    case = detail(app, reference)
+    assert (case["stage"], case["status"], case["response_due"]) == (2, "open", "2027-01-05")
+    (ack,) = outbox(app, "stage2_acknowledgement")
+    assert ack["to"] == [RESIDENT] and "Tuesday 5 January 2027" in text_of(ack)
+    assert outbox(app, "routed_case")[-1]["to"] == [
+        "complaints.investigations@stoke-example.gov.uk"]
+
+
+def test_stage2_after_the_window_is_closed_with_ombudsman_details(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#respond outcome=not_upheld\nNo fault found.")
+    resident_asks_for_review(app, reference, MONDAY_MORNING + dt.timedelta(days=30))
+    case = detail(app, reference)
+    assert (case["stage"], case["status"]) == (1, "closed")
+    (closed,) = outbox(app, "window_closed")
+    assert "Housing Ombudsman Service" in text_of(closed) and "0300 111 3000" in text_of(closed)
+    officer(app, routed, "#stage2", sender=MEMBER, at=MONDAY_MORNING + dt.timedelta(days=31))
+    assert detail(app, reference)["stage"] == 2
+
+
+def test_mp_enquiry_response_goes_to_the_mp(app: App) -> None:
+    result = app.intake().ingest((MAIL / "mp_enquiry_parking.eml").read_bytes(), "feedback")
+    routed = headers_of(next(i for i in outbox(app, "routed_case")
+                             if i["case"] == result.reference))
+    officer(app, routed, "#respond outcome=resolved\nThe permit was issued today.",
+            sender="parking.spoc@stoke-example.gov.uk")
+    (response,) = outbox(app, "response")
+    assert response["to"] == ["jo.example.mp@parliament.uk"]
+    assert detail(app, str(result.reference))["outcome"] == "resolved"

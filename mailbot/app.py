@@ -70,7 +70,8 @@ class App:
     def intake(self) -> Intake:
         return Intake(self.store, parse_message, self.rules, self.calendar, self.renderer,
                       self.identity, self.clock,
-                      {box.name: box.role for box in self.settings.mailboxes})
+                      {box.name: box.role for box in self.settings.mailboxes},
+                      trusted_authserv_id=self.settings.trusted_authserv_id)
 
     def sources(self) -> dict[str, Callable[[], MailSource]]:
         """A connection factory per mailbox; secrets are read now, so a missing one is a

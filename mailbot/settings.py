@@ -62,6 +62,9 @@ class Settings:
     rules_dir: Path
     templates_dir: Path
     daemon: DaemonSettings = DaemonSettings()
+    # The authserv-id of the site's inbound mail server: officers' commands then need its
+    # Authentication-Results to show DMARC (or SPF and DKIM) pass for their domain.
+    trusted_authserv_id: str | None = None
 
     def mailbox(self, name: str) -> MailboxSettings:
         for box in self.mailboxes:
@@ -174,5 +177,10 @@ def load_settings(path: Path) -> Settings:
         daemon = DaemonSettings(send_interval=table.integer("send_interval", 30, minimum=1),
                                 max_backoff=table.integer("max_backoff", 300, minimum=1))
         table.finish()
+    security = root.table("security", None)
+    authserv_id = None
+    if security is not None:
+        authserv_id = security.string("trusted_authserv_id", None)
+        security.finish()
     root.finish()
-    return Settings(path, url, smtp, boxes, rules_dir, templates_dir, daemon)
+    return Settings(path, url, smtp, boxes, rules_dir, templates_dir, daemon, authserv_id)

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from mailbot.domain.authentication import sender_authenticated
 from mailbot.domain.commands import NATURES, Command, CommandError, parse_commands
 from mailbot.domain.model import Address, CaseSnapshot, EventRecord, Inbound, Notice, Ombudsman
 from mailbot.domain.quotes import strip_quoted
@@ -121,13 +122,16 @@ def _reassign(work: Work, command: Command, rules: Rules, text: str) -> str:
     return f"reassigned to {service.name}"
 
 
-def open_stage2(work: Work, rules: Rules, why: str) -> str:
+def open_next_stage(work: Work, rules: Rules, why: str) -> str:
+    """Stage 2 (or a statutory stage 3), investigated independently of the service."""
     case = work.case
-    stage = rules.procedures[case.kind].stages.get(2)
-    if stage is None or (case.stage or 1) >= 2:
-        raise CommandError(f"a {case.kind.label} has no further stage")
+    number = (case.stage or 1) + 1
+    stage = rules.procedures[case.kind].stages.get(number) if case.kind.is_complaint else None
+    if stage is None:
+        raise CommandError(f"a {case.kind.label} at stage {case.stage or 1} has no further stage")
     due = add_working_days(work.calendar, work.today, stage.respond_days)
-    work.changes.update(stage=2, status="open", acknowledged_on=work.today, response_due=due,
+    work.changes.update(stage=number, status="open", acknowledged_on=work.today,
+                        response_due=due,
                         original_due=due, extended_days=0, outcome=None, responded_at=None,
                         on_time=None)
     investigator = rules.council.investigating_officer or rules.council.feedback_team
@@ -136,11 +140,11 @@ def open_stage2(work: Work, rules: Rules, why: str) -> str:
                                context={"stage2_due": due}, in_reply_to_inbound=False))
     work.notices.append(Notice(
         template="routed_case", to=(investigator,),
-        context={"reasons": [f"stage 2 opened: {why}", "investigated independently of the "
-                             "service that answered stage 1"]},
+        context={"reasons": [f"stage {number} opened: {why}", "investigated independently of "
+                             "the service that answered the previous stage"]},
         auto_submitted="auto-generated", reply_to_role="feedback", in_reply_to_inbound=False,
         forward_attachments=True))
-    return f"stage 2 opened, response due {due.isoformat()}"
+    return f"stage {number} opened, response due {due.isoformat()}"
 
 
 def _apply(work: Work, command: Command, role: str, body: str, rules: Rules,
@@ -177,8 +181,8 @@ def _apply(work: Work, command: Command, role: str, body: str, rules: Rules,
             context={"reason": command.text}, in_reply_to_inbound=False))
         return f"excluded from the procedure: {command.text}"
     if role != FEEDBACK:
-        raise CommandError("only the Feedback Team can open stage 2 with #stage2")
-    return open_stage2(work, rules, f"by the Feedback Team ({actor})")
+        raise CommandError("only the Feedback Team can open the next stage with #stage2")
+    return open_next_stage(work, rules, f"by the Feedback Team ({actor})")
 
 
 @dataclass(frozen=True)
@@ -190,7 +194,8 @@ class Casework:
 
 
 def decide_casework(inbound: Inbound, case: CaseSnapshot, rules: Rules, calendar: Calendar,
-                    now: dt.datetime, may_reply: bool) -> Casework | None:
+                    now: dt.datetime, may_reply: bool,
+                    trusted_authserv_id: str | None = None) -> Casework | None:
     """None when the message holds no commands (it is then kept as an internal message)."""
     sender = inbound.from_.email if inbound.from_ else None
     actor = sender or "unknown"
@@ -204,6 +209,11 @@ def decide_casework(inbound: Inbound, case: CaseSnapshot, rules: Rules, calendar
     if role is None:
         return _refused(inbound, case, rules, actor, "commands are only accepted from the "
                         "officers who handle this case", may_reply, stranger=True)
+    trusted = sender_authenticated(inbound.authentication_results, trusted_authserv_id, sender)
+    if trusted.value is None:
+        return _refused(inbound, case, rules, actor, "the sender could not be confirmed ("
+                        f"{trusted.reasons[0]}); commands need authenticated mail",
+                        may_reply, stranger=True)
     work = Work(case, now, calendar)
     body = strip_quoted(parsed.body)
     try:

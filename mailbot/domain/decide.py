@@ -32,10 +32,11 @@ from mailbot.domain.workdays import Calendar, london_date
 
 
 def decide(inbound: Inbound, correlation: Correlation, history: SenderHistory,
-           mailbox_role: str, rules: Rules, calendar: Calendar, now: dt.datetime) -> Decision:
+           mailbox_role: str, rules: Rules, calendar: Calendar, now: dt.datetime,
+           trusted_authserv_id: str | None = None) -> Decision:
     if correlation.case is not None:
         return decide_follow_up(inbound, correlation, correlation.case, history, mailbox_role,
-                                rules, calendar, now)
+                                rules, calendar, now, trusted_authserv_id)
     return decide_new_case(inbound, rules, calendar, now, correlation, history)
 
 

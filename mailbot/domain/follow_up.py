@@ -14,7 +14,13 @@ from typing import Any
 from mailbot.domain.acknowledge import SenderHistory, acknowledgement_allowed
 from mailbot.domain.autoreply import may_auto_reply
 from mailbot.domain.bounce import FAILED, bounce_verdict
-from mailbot.domain.casework import Casework, Work, decide_casework, open_stage2, wants_stage2
+from mailbot.domain.casework import (
+    Casework,
+    Work,
+    decide_casework,
+    open_next_stage,
+    wants_stage2,
+)
 from mailbot.domain.correlate import Correlation
 from mailbot.domain.model import CaseSnapshot, Decision, EventRecord, Inbound, Notice
 from mailbot.domain.quotes import strip_quoted
@@ -26,15 +32,15 @@ def _stage2_request(inbound: Inbound, case: CaseSnapshot, text: str, rules: Rule
                     calendar: Calendar, now: dt.datetime) -> Casework | None:
     """A stage 1 contact asking for a review after the response: stage 2 within the
     window, otherwise the case stays closed and they are told where to go."""
-    stage2 = rules.procedures[case.kind].stages.get(2)
-    if (case.status != "responded" or (case.stage or 1) != 1 or stage2 is None
+    following = rules.procedures[case.kind].stages.get((case.stage or 1) + 1)
+    if (case.status != "responded" or following is None or not case.kind.is_complaint
             or case.responded_at is None or not wants_stage2(text, rules)):
         return None
-    window = stage2.request_window_days or 0
+    window = following.request_window_days or 0
     window_end = add_working_days(calendar, london_date(case.responded_at), window)
     if london_date(now) <= window_end:
         work = Work(case, now, calendar)
-        done = open_stage2(work, rules, "the resident asked for a review within the window")
+        done = open_next_stage(work, rules, "the resident asked for a review within the window")
         return Casework((EventRecord("stage2_requested", done, actor=inbound.from_.email
                                      if inbound.from_ else "unknown"),),
                         tuple(work.notices), work.changes, text)
@@ -47,7 +53,8 @@ def _stage2_request(inbound: Inbound, case: CaseSnapshot, text: str, rules: Rule
 
 def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnapshot,
                      history: SenderHistory, mailbox_role: str, rules: Rules,
-                     calendar: Calendar, now: dt.datetime) -> Decision:
+                     calendar: Calendar, now: dt.datetime,
+                     trusted_authserv_id: str | None = None) -> Decision:
     sender = inbound.from_.email if inbound.from_ else None
     actor = sender or "unknown"
     text = strip_quoted(inbound.text)
@@ -69,7 +76,8 @@ def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnaps
         text = inbound.text
     elif ((sender or "").lower() in rules.staff_addresses or mailbox_role == "spoc"
           or inbound.text.lstrip().startswith("#")):
-        work = decide_casework(inbound, case, rules, calendar, now, permission.allowed)
+        work = decide_casework(inbound, case, rules, calendar, now, permission.allowed,
+                               trusted_authserv_id)
         if work is None:
             events.append(EventRecord("officer_message", "kept on the case as casework",
                                       actor=actor))

@@ -42,9 +42,10 @@ class IntakeResult:
 class Intake:
     def __init__(self, store: Store, parse: Callable[[bytes], Inbound], rules: Rules,
                  calendar: Calendar, renderer: Renderer, identity: MailIdentity, clock: Clock,
-                 roles: dict[str, str], entropy: Callable[[int], bytes] = secrets.token_bytes
-                 ) -> None:
+                 roles: dict[str, str], entropy: Callable[[int], bytes] = secrets.token_bytes,
+                 trusted_authserv_id: str | None = None) -> None:
         """`roles` maps mailbox names to their role ("feedback" or "spoc")."""
+        self.trusted_authserv_id = trusted_authserv_id
         self.store = store
         self.parse = parse
         self.roles = roles
@@ -119,7 +120,7 @@ class Intake:
                                          for a in (inbound.contact, inbound.from_) if a),
                                         default=0))
             decision = decide(inbound, correlation, history, self.roles.get(mailbox, "feedback"),
-                              self.rules, self.calendar, now)
+                              self.rules, self.calendar, now, self.trusted_authserv_id)
             if decision.new_case is not None:
                 reference = self._new_reference(tx, london_date(now).year)
                 stored = tx.add_case(decision.new_case, reference, make_token(self.entropy(32)))

@@ -4,6 +4,7 @@ SQLite and PostgreSQL, with real SMTP for the resident's mail."""
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -39,7 +40,8 @@ def officer(app: App, routed: EmailMessage, body: str, sender: str = SPOC,
             at: dt.datetime = MONDAY_MORNING) -> None:
     reply = mail(sender, f"Re: {routed['Subject']}", body + "\n\nOn Mon, 23 Nov 2026, "
                  "Feedback <feedback@stoke-example.gov.uk> wrote:\n> A new complaint",
-                 to=routed["Reply-To"], In_Reply_To=routed["Message-ID"])
+                 to=routed["Reply-To"], In_Reply_To=routed["Message-ID"],
+                 Message_ID=f"<{secrets.token_hex(6)}@officer.example>")
     later = App.open(app.settings.path, FixedClock(at))
     later.intake().ingest(reply, "spoc")
     later.close()
@@ -167,3 +169,40 @@ def test_mp_enquiry_response_goes_to_the_mp(app: App) -> None:
     (response,) = outbox(app, "response")
     assert response["to"] == ["jo.example.mp@parliament.uk"]
     assert detail(app, str(result.reference))["outcome"] == "resolved"
+
+
+def test_spoofed_command_is_refused_where_the_site_checks_authentication(
+        app: App, site: Path) -> None:
+    site.write_text(site.read_text()
+                    + '\n[security]\ntrusted_authserv_id = "mx.stoke-example.gov.uk"\n')
+    reference, routed = case_of(app)
+    officer(app, routed, "#close")
+    assert detail(app, reference)["status"] == "open"
+    refusal = outbox(app, "command_reply")[-1]
+    assert "could not be confirmed" in text_of(refusal) and reference not in refusal["raw"]
+    genuine = mail(SPOC, f"Re: {routed['Subject']}", "#close", to=routed["Reply-To"],
+                   In_Reply_To=routed["Message-ID"],
+                   Authentication_Results="mx.stoke-example.gov.uk; dkim=pass "
+                   "header.d=stoke-example.gov.uk; dmarc=pass header.from=stoke-example.gov.uk")
+    checked = App.open(site, FixedClock(MONDAY_MORNING))
+    checked.intake().ingest(genuine, "spoc")
+    checked.close()
+    assert detail(app, reference)["status"] == "closed"
+
+
+def test_childrens_statutory_case_runs_through_its_own_stages(app: App) -> None:
+    result = app.intake().ingest((MAIL / "childrens_statutory_social_worker.eml").read_bytes(),
+                                 "feedback")
+    reference = str(result.reference)
+    assert detail(app, reference)["kind"] == "childrens_statutory"
+    routed = headers_of(next(i for i in outbox(app, "routed_case") if i["case"] == reference))
+    officer(app, routed, "#respond outcome=partly_upheld\nVisits are now weekly.",
+            sender="csc.spoc@stoke-example.gov.uk")
+    officer(app, routed, "#stage2", sender=MEMBER, at=MONDAY_MORNING + dt.timedelta(days=2))
+    case = detail(app, reference)
+    assert (case["stage"], case["status"]) == (2, "open")
+    assert case["response_due"] == "2027-01-07"  # 25 working days for the statutory stage 2
+    officer(app, routed, "#respond outcome=not_upheld\nThe plan stands.", sender=MEMBER,
+            at=MONDAY_MORNING + dt.timedelta(days=10))
+    officer(app, routed, "#stage2", sender=MEMBER, at=MONDAY_MORNING + dt.timedelta(days=11))
+    assert detail(app, reference)["stage"] == 3  # the review panel

@@ -173,7 +173,8 @@ def _procedures(file: TomlFile) -> dict[Kind, Procedure]:
     return result
 
 
-def _classify(file: TomlFile) -> tuple[KindRules, RoutingRules, tuple[Phrase, ...]]:
+def _classify(file: TomlFile
+              ) -> tuple[KindRules, RoutingRules, tuple[tuple[Phrase, ...], int]]:
     kinds = file.root.table("kinds")
     default_kind = kinds.string("default_kind", choices=tuple(k.value for k in Kind))
     min_score = kinds.integer("min_score", minimum=1)
@@ -194,7 +195,9 @@ def _classify(file: TomlFile) -> tuple[KindRules, RoutingRules, tuple[Phrase, ..
     )
     landlord.finish()
     routing.finish()
-    escalation = _phrases(file.root.table("escalation"))
+    table = file.root.table("escalation")
+    escalation = (_phrases(table.table("phrases")), table.integer("min_score", minimum=1))
+    table.finish()
     file.root.finish()
     return (KindRules(phrases, Kind(default_kind), min_score, mp_domains), routing_rules,
             escalation)
@@ -212,5 +215,6 @@ def load_rules(directory: Path) -> Rules:
         procedures=_procedures(files["procedures.toml"]),
         kinds=kinds,
         routing=routing,
-        escalation=escalation,
+        escalation=escalation[0],
+        escalation_min_score=escalation[1],
     )

@@ -13,6 +13,15 @@ import re
 from mailbot.domain.model import Verdict
 
 _RESULT = re.compile(r"\b(dmarc|spf|dkim)\s*=\s*(\w+)([^;]*)", re.IGNORECASE)
+_PROPERTY = re.compile(r"\b(header\.from|header\.d|header\.i|smtp\.mailfrom)\s*=\s*([^\s;]+)",
+                       re.IGNORECASE)
+
+
+def _aligned(value: str, domain: str) -> bool:
+    """The property's domain is the sender's domain or a subdomain of it (relaxed
+    alignment), never a look-alike such as `stoke-example.gov.uk.attacker.com`."""
+    found = value.rpartition("@")[2].strip("<>\"").lower()
+    return bool(domain) and (found == domain or found.endswith("." + domain))
 
 
 def sender_authenticated(results: tuple[str, ...], authserv_id: str | None,
@@ -26,8 +35,10 @@ def sender_authenticated(results: tuple[str, ...], authserv_id: str | None,
             continue
         passed: dict[str, bool] = {}
         for method, verdict, detail in _RESULT.findall(rest):
-            aligned = domain and (domain in detail.lower() or method.lower() == "spf")
-            if verdict.lower() == "pass" and aligned:
+            if method.lower() == "dmarc" and verdict.lower() != "pass":
+                return Verdict(None, (f"{authserv_id}: DMARC {verdict} for {domain}",))
+            values = [v for _, v in _PROPERTY.findall(detail)]
+            if verdict.lower() == "pass" and any(_aligned(v, domain) for v in values):
                 passed[method.lower()] = True
         if passed.get("dmarc") or (passed.get("spf") and passed.get("dkim")):
             return Verdict("pass", (f"{authserv_id}: authenticated for {domain}",))

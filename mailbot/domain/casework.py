@@ -22,6 +22,15 @@ from mailbot.domain.scoring import score
 from mailbot.domain.workdays import Calendar, add_working_days, london_date
 
 FEEDBACK, SERVICE = "feedback", "service"
+# Mail that only officers receive: a command must answer one of these, so a resident, who
+# has the case token from their own letters, cannot forge an officer's command.
+OFFICER_TEMPLATES = frozenset({"routed_case", "routed_follow_up", "command_reply"})
+# Where each command may be used (statuses; "any" is not listed).
+ALLOWED_IN = {
+    "respond": ("open",), "extend": ("open",), "reassign": ("open",), "exclude": ("open",),
+    "reclassify": ("open",), "withdraw": ("open", "responded"),
+    "close": ("open", "responded"), "stage2": ("responded", "closed"),
+}
 
 
 @dataclass
@@ -45,9 +54,15 @@ class Work:
 
 
 def role_of(sender: str | None, case: CaseSnapshot, rules: Rules) -> str | None:
+    """From stage 2 on the case belongs to the Feedback Team and the investigating officer,
+    never to the service that answered stage 1."""
     email = (sender or "").lower()
-    if email in rules.council.feedback_authorised:
+    investigator = rules.council.investigating_officer
+    if email in rules.council.feedback_authorised or (
+            investigator is not None and email == investigator.email.lower()):
         return FEEDBACK
+    if (case.stage or 1) >= 2:
+        return None
     service = rules.services.get(case.service) if case.service else None
     if service is not None and email in service.authorised:
         return SERVICE
@@ -150,6 +165,10 @@ def open_next_stage(work: Work, rules: Rules, why: str) -> str:
 def _apply(work: Work, command: Command, role: str, body: str, rules: Rules,
            actor: str) -> str:
     name = command.name
+    allowed = ALLOWED_IN.get(name)
+    if allowed and work.get("status") not in allowed:
+        raise CommandError(f"not possible while the case is {work.get('status')} "
+                           f"(only when {' or '.join(allowed)})")
     if name == "respond":
         return _respond(work, command, body, rules)
     if name == "extend":
@@ -166,7 +185,12 @@ def _apply(work: Work, command: Command, role: str, body: str, rules: Rules,
         return "closed" if name == "close" else "withdrawn and closed"
     if name == "reclassify":
         kind = command.kind or work.case.kind
-        work.changes.update(kind=kind, stage=1 if kind.is_complaint else None)
+        if (work.case.stage or 1) > 1:
+            raise CommandError("only a stage 1 case can be reclassified")
+        ombudsman = choose_ombudsman(kind, rules.services.get(str(work.get("service"))),
+                                     body, rules).value
+        work.changes.update(kind=kind, stage=1 if kind.is_complaint else None,
+                            ombudsman=Ombudsman(str(ombudsman)) if ombudsman else None)
         return f"reclassified as {kind.label}"
     if name == "natures":
         work.changes.update(natures=list(command.natures))
@@ -194,28 +218,32 @@ class Casework:
 
 
 def decide_casework(inbound: Inbound, case: CaseSnapshot, rules: Rules, calendar: Calendar,
-                    now: dt.datetime, may_reply: bool,
+                    now: dt.datetime, may_reply: bool, answering_template: str | None,
                     trusted_authserv_id: str | None = None) -> Casework | None:
-    """None when the message holds no commands (it is then kept as an internal message)."""
+    """None when the message holds no commands (it is then handled as ordinary mail)."""
     sender = inbound.from_.email if inbound.from_ else None
     actor = sender or "unknown"
+    role = role_of(sender, case, rules)
     try:
         parsed = parse_commands(inbound.text)
     except CommandError as error:
+        if role is None:
+            return None  # a resident's "#1 problem" is just their message
         return _refused(inbound, case, rules, actor, str(error), may_reply)
     if not parsed.commands:
         return None
-    role = role_of(sender, case, rules)
-    if role is None:
-        return _refused(inbound, case, rules, actor, "commands are only accepted from the "
-                        "officers who handle this case", may_reply, stranger=True)
+    if role is None or answering_template not in OFFICER_TEMPLATES:
+        why = ("commands are only accepted from the officers who handle this case"
+               if role is None else "commands must be a reply to the case email sent to "
+               "officers")
+        return _refused(inbound, case, rules, actor, why, may_reply, stranger=True)
     trusted = sender_authenticated(inbound.authentication_results, trusted_authserv_id, sender)
     if trusted.value is None:
         return _refused(inbound, case, rules, actor, "the sender could not be confirmed ("
                         f"{trusted.reasons[0]}); commands need authenticated mail",
                         may_reply, stranger=True)
     work = Work(case, now, calendar)
-    body = strip_quoted(parsed.body)
+    body = strip_quoted(parsed.body, answer_below=False)
     try:
         for command in parsed.commands:
             work.done.append(_apply(work, command, role, body, rules, actor))
@@ -223,7 +251,7 @@ def decide_casework(inbound: Inbound, case: CaseSnapshot, rules: Rules, calendar
                                            actor=actor))
     except CommandError as error:
         return _refused(inbound, case, rules, actor, f"#{command.name}: {error}", may_reply)
-    if may_reply and sender:
+    if may_reply and sender and sender.isascii():
         work.notices.append(command_reply(sender, f"Done: {case.reference}", work.done,
                                           case.reference))
     return Casework(tuple(work.events), tuple(work.notices), work.changes, body)
@@ -232,7 +260,7 @@ def decide_casework(inbound: Inbound, case: CaseSnapshot, rules: Rules, calendar
 def _refused(inbound: Inbound, case: CaseSnapshot, rules: Rules, actor: str, why: str,
              may_reply: bool, stranger: bool = False) -> Casework:
     notices: tuple[Notice, ...] = ()
-    if may_reply and inbound.from_ is not None:
+    if may_reply and inbound.from_ is not None and inbound.from_.email.isascii():
         notices = (command_reply(inbound.from_.email,
                                  "Your message was not acted on" if stranger
                                  else f"Not done: {case.reference}",
@@ -243,4 +271,4 @@ def _refused(inbound: Inbound, case: CaseSnapshot, rules: Rules, actor: str, why
 
 
 def wants_stage2(text: str, rules: Rules) -> bool:
-    return score(rules.escalation, text).total > 0
+    return score(rules.escalation, text).total >= rules.escalation_min_score

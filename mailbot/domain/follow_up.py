@@ -33,7 +33,7 @@ def _stage2_request(inbound: Inbound, case: CaseSnapshot, text: str, rules: Rule
     """A stage 1 contact asking for a review after the response: stage 2 within the
     window, otherwise the case stays closed and they are told where to go."""
     following = rules.procedures[case.kind].stages.get((case.stage or 1) + 1)
-    if (case.status != "responded" or following is None or not case.kind.is_complaint
+    if (case.status == "open" or following is None or not case.kind.is_complaint
             or case.responded_at is None or not wants_stage2(text, rules)):
         return None
     window = following.request_window_days or 0
@@ -64,6 +64,11 @@ def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnaps
     bounced: tuple[tuple[int, str], ...] = ()
     bounce = bounce_verdict(inbound)
     permission = may_auto_reply(inbound)
+    staff = (sender or "").lower() in rules.staff_addresses or mailbox_role == "spoc"
+    answering = correlation.answering.template if correlation.answering else None
+    work = (decide_casework(inbound, case, rules, calendar, now, permission.allowed, answering,
+                            trusted_authserv_id)
+            if not bounce.value and (staff or inbound.text.lstrip().startswith("#")) else None)
 
     if bounce.value:
         reason = "; ".join(bounce.reasons)
@@ -74,18 +79,14 @@ def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnaps
                 "delivery_failed", f"outbox {correlation.answering.outbox_id} "
                                    f"({correlation.answering.template}) marked failed: {reason}"))
         text = inbound.text
-    elif ((sender or "").lower() in rules.staff_addresses or mailbox_role == "spoc"
-          or inbound.text.lstrip().startswith("#")):
-        work = decide_casework(inbound, case, rules, calendar, now, permission.allowed,
-                               trusted_authserv_id)
-        if work is None:
-            events.append(EventRecord("officer_message", "kept on the case as casework",
-                                      actor=actor))
-        else:
-            events.extend(work.events)
-            notices.extend(work.notices)
-            changes = work.changes
-            text = work.stored_text
+    elif work is not None:
+        events.extend(work.events)
+        notices.extend(work.notices)
+        changes = work.changes
+        text = work.stored_text
+    elif staff:
+        events.append(EventRecord("officer_message", "kept on the case as casework",
+                                  actor=actor))
     elif not permission.allowed:
         events.append(EventRecord("no_acknowledgement", "; ".join(permission.reasons)))
     elif case.is_participant(sender) and (
@@ -97,9 +98,14 @@ def decide_follow_up(inbound: Inbound, correlation: Correlation, case: CaseSnaps
         events.append(EventRecord("follow_up", f"{len(text)} characters from {actor}",
                                   actor=actor))
         service = rules.services.get(case.service) if case.service else None
+        if (case.stage or 1) >= 2:  # stage 2 is the investigating officer's, not the service's
+            service = None
+        handler = (service.spoc if service else
+                   rules.council.investigating_officer if (case.stage or 1) >= 2
+                   and rules.council.investigating_officer else rules.council.feedback_team)
         notices.append(Notice(
             template="routed_follow_up",
-            to=(service.spoc if service else rules.council.feedback_team,),
+            to=(handler,),
             context={"participant": case.is_participant(sender), "sender": actor,
                      "follow_up_text": text},
             auto_submitted="auto-generated",

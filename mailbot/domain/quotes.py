@@ -64,11 +64,13 @@ def _drop_signature(lines: list[str]) -> list[str]:
     return kept
 
 
-def strip_quoted(text: str) -> str:
+def strip_quoted(text: str, answer_below: bool = True) -> str:
+    """`answer_below=False` when what is above the quote is all that may be used (a
+    response going to a resident must never fall back to the quoted internal copy)."""
     lines = text.replace("\r\n", "\n").split("\n")
     cut = _cut_at(lines)
     body = lines[:cut] if cut is not None else lines
-    if not "".join(body).strip():
+    if not "".join(body).strip() and answer_below:
         body = [line for line in lines
                 if not line.lstrip().startswith(">") and not _is_attribution(line)]
     return "\n".join(_drop_signature(body)).strip()

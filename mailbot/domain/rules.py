@@ -146,6 +146,7 @@ class Rules:
     kinds: KindRules
     routing: RoutingRules
     escalation: tuple[Phrase, ...] = ()
+    escalation_min_score: int = 2
 
     @property
     def staff_addresses(self) -> frozenset[str]:

@@ -145,6 +145,9 @@ class Intake:
                       *decision.events, *stale]
             base = case_context(case, self.rules)
             for notice in decision.notices:
+                if not notice.to:  # e.g. a letter for a case that has no contact address
+                    events.append(EventRecord("not_sent", f"{notice.template}: no recipient"))
+                    continue
                 mail = compose(notice, base, inbound, case, self.identity, self.renderer, now,
                                self.rules.council.attachment_forward_limit)
                 item = tx.queue(case.id, mail, now)

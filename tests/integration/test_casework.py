@@ -206,3 +206,63 @@ def test_childrens_statutory_case_runs_through_its_own_stages(app: App) -> None:
             at=MONDAY_MORNING + dt.timedelta(days=10))
     officer(app, routed, "#stage2", sender=MEMBER, at=MONDAY_MORNING + dt.timedelta(days=11))
     assert detail(app, reference)["stage"] == 3  # the review panel
+
+
+def test_resident_cannot_forge_an_officer_command_with_their_own_token(app: App) -> None:
+    reference, _ = case_of(app)
+    ack = headers_of(outbox(app, "acknowledgement")[0])
+    forged = mail(SPOC, "Re: your complaint", "#close", to=ack["Reply-To"],
+                  In_Reply_To=ack["Message-ID"])
+    app.intake().ingest(forged, "feedback")
+    assert detail(app, reference)["status"] == "open"
+    assert "command_refused" in [e["kind"] for e in detail(app, reference)["events"]]
+
+
+def test_a_residents_hash_line_is_just_their_message(app: App) -> None:
+    reference, _ = case_of(app)
+    ack = headers_of(outbox(app, "acknowledgement")[0])
+    app.intake().ingest(mail(RESIDENT, "Re: x", "#1 problem is the smell\n#2 the noise",
+                             to=ack["Reply-To"], In_Reply_To=ack["Message-ID"]), "feedback")
+    assert "follow_up" in [e["kind"] for e in detail(app, reference)["events"]]
+    assert not outbox(app, "command_reply")
+
+
+def test_respond_with_only_the_quote_is_refused(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#respond outcome=upheld")
+    assert detail(app, reference)["status"] == "open" and not outbox(app, "response")
+    assert "needs the response text" in text_of(outbox(app, "command_reply")[-1])
+
+
+def test_commands_respect_the_case_status(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#stage2", sender=MEMBER)
+    officer(app, routed, "#respond outcome=upheld\nFixed.")
+    officer(app, routed, "#exclude legal proceedings")
+    case = detail(app, reference)
+    assert (case["stage"], case["status"], case["outcome"]) == (1, "responded", "upheld")
+    assert not outbox(app, "exclusion")
+
+
+def test_stage2_belongs_to_the_investigator_not_the_service(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#respond outcome=not_upheld\nNo fault found.")
+    resident_asks_for_review(app, reference, MONDAY_MORNING + dt.timedelta(days=2))
+    officer(app, routed, "#respond outcome=upheld\nActually fixed.")
+    assert detail(app, reference)["outcome"] is None  # the stage 1 SPOC may not answer stage 2
+    stage2_copy = headers_of(outbox(app, "routed_case")[-1])
+    officer(app, stage2_copy, "#respond outcome=upheld\nWe got this wrong.",
+            sender="complaints.investigations@stoke-example.gov.uk")
+    case = detail(app, reference)
+    assert (case["stage"], case["outcome"]) == (2, "upheld")
+    assert "Ombudsman" in text_of(outbox(app, "response")[-1])
+
+
+def test_a_passing_mention_of_review_is_not_a_stage2_request(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#respond outcome=upheld\nFixed.")
+    response = headers_of(outbox(app, "response")[0])
+    app.intake().ingest(mail(RESIDENT, "Re: thanks", "Thank you, I will review this with my "
+                             "husband.", to=response["Reply-To"],
+                             In_Reply_To=response["Message-ID"]), "feedback")
+    assert detail(app, reference)["stage"] == 1

@@ -13,7 +13,8 @@ def test_dmarc_pass_from_our_server() -> None:
 
 
 def test_spf_and_dkim_pass() -> None:
-    header = f"{MX}; spf=pass smtp.mailfrom=x; dkim=pass header.d=stoke-example.gov.uk"
+    header = (f"{MX}; spf=pass smtp.mailfrom=bounces@stoke-example.gov.uk; "
+              "dkim=pass header.d=stoke-example.gov.uk")
     assert sender_authenticated((header,), MX, OFFICER).value == "pass"
 
 
@@ -31,3 +32,11 @@ def test_pass_for_another_domain_does_not_count() -> None:
 
 def test_unchecked_when_not_configured() -> None:
     assert sender_authenticated((), None, OFFICER).value == "unchecked"
+
+
+def test_look_alike_domains_do_not_pass() -> None:
+    header = (f"{MX}; spf=pass smtp.mailfrom=attacker.com; "
+              "dkim=pass header.d=stoke-example.gov.uk.attacker.com; dmarc=fail")
+    assert sender_authenticated((header,), MX, OFFICER).value is None
+    header = f"{MX}; spf=pass smtp.mailfrom=attacker.com; dkim=pass header.d=attacker.com"
+    assert sender_authenticated((header,), MX, OFFICER).value is None

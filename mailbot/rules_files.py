@@ -146,6 +146,7 @@ def _stage(table: Table) -> StageTimescale:
         extension_max_days=table.integer("extension_max_days"),
         request_window_days=table.integer("request_window_days", None, minimum=1),
         acknowledge_days=table.integer("acknowledge_days", None),
+        performance_days=table.integer("performance_days", None, minimum=1),
     )
     table.finish()
     return stage

@@ -82,9 +82,12 @@ def _respond(work: Work, command: Command, body: str, rules: Rules) -> str:
         raise CommandError(f"the case is {work.get('status')}, not open: nothing to respond to")
     if not body.strip():
         raise CommandError("#respond needs the response text below the command")
-    due = case.original_due or case.response_due
-    on_time = due is None or work.today <= due
     procedure = rules.procedures[case.kind]
+    stage = procedure.stages.get(case.stage or 1)
+    due = case.original_due or case.response_due
+    if stage is not None and stage.performance_days and case.acknowledged_on:
+        due = add_working_days(work.calendar, case.acknowledged_on, stage.performance_days)
+    on_time = due is None or work.today <= due
     next_stage = procedure.stages.get((case.stage or 1) + 1) if case.kind.is_complaint else None
     request_by = (add_working_days(work.calendar, work.today,
                                    next_stage.request_window_days)

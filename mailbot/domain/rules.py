@@ -88,6 +88,9 @@ class StageTimescale:
     extension_max_days: int
     request_window_days: int | None = None
     acknowledge_days: int | None = None
+    # When performance is reported against a longer limit than the one residents are
+    # promised (adult social care: respond in 10, reported against 20 working days).
+    performance_days: int | None = None
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,8 @@ def snapshot_of(case: NewCase, stored: StoredCase) -> CaseSnapshot:
         id=stored.id, reference=stored.reference, token=stored.token, kind=case.kind,
         stage=case.stage, status="open", service=case.service, directorate=case.directorate,
         ombudsman=case.ombudsman, contact=case.contact, received_at=case.received_at,
-        response_due=case.response_due,
+        response_due=case.response_due, original_due=case.response_due,
+        acknowledged_on=case.acknowledged_on,
         participants=frozenset({case.contact.email.lower()} if case.contact else ()),
         follow_up_acknowledged=False)
 

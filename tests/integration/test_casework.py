@@ -266,3 +266,25 @@ def test_a_passing_mention_of_review_is_not_a_stage2_request(app: App) -> None:
                              "husband.", to=response["Reply-To"],
                              In_Reply_To=response["Message-ID"]), "feedback")
     assert detail(app, reference)["stage"] == 1
+
+
+def test_adult_social_care_performance_is_measured_against_20_days(app: App) -> None:
+    result = app.intake().ingest((MAIL / "adult_social_care_home_care.eml").read_bytes(),
+                                 "feedback")
+    reference = str(result.reference)
+    case = detail(app, reference)
+    assert (case["kind"], case["response_due"]) == ("adult_social_care", "2026-12-07")
+    routed = headers_of(next(i for i in outbox(app, "routed_case") if i["case"] == reference))
+    # Friday 11 December: after the 10 days promised, within the 20 reported against.
+    officer(app, routed, "#respond outcome=upheld\nNew care agency from Monday.",
+            sender="asc.spoc@stoke-example.gov.uk", at=MONDAY_MORNING + dt.timedelta(days=18))
+    assert detail(app, reference)["on_time"] is True
+
+
+def test_a_late_response_is_recorded_as_late_even_after_an_extension(app: App) -> None:
+    reference, routed = case_of(app)
+    officer(app, routed, "#extend 5 surveyor")
+    officer(app, routed, "#respond outcome=upheld\nDone.",
+            at=MONDAY_MORNING + dt.timedelta(days=18))  # before the extended date
+    case = detail(app, reference)
+    assert case["response_due"] == "2026-12-14" and case["on_time"] is False

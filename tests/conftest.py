@@ -18,6 +18,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 
+from mailbot.app import App
+from mailbot.clock import FixedClock
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import Calendar
 from mailbot.rules_files import load_rules
@@ -111,6 +113,14 @@ def site(tmp_path: Path, database_url: str, smtp_sink: Sink) -> Path:
 
 
 MONDAY_MORNING = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def app(site: Path) -> Iterator[App]:
+    """The test site opened on Monday 23 November 2026, 10:00."""
+    opened = App.open(site, FixedClock(MONDAY_MORNING))
+    yield opened
+    opened.close()
 
 
 @pytest.fixture

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from mailbot.app import App
 from mailbot.clock import FixedClock
@@ -21,13 +18,6 @@ from tests.integration.test_threading import headers_of, mail, outbox, send_all
 SPOC = "repairs.spoc@stoke-example.gov.uk"
 MEMBER = "complaints.officer@stoke-example.gov.uk"
 RESIDENT = "sarah.jones@example.com"
-
-
-@pytest.fixture
-def app(site: Path) -> Iterator[App]:
-    opened = App.open(site, FixedClock(MONDAY_MORNING))
-    yield opened
-    opened.close()
 
 
 def case_of(app: App) -> tuple[str, EmailMessage]:

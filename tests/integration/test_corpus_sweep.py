@@ -3,26 +3,13 @@ on SQLite and PostgreSQL, and no bounce, auto-reply or list message is ever answ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from mailbot.adapters.parse import parse_message
 from mailbot.app import App
-from mailbot.clock import FixedClock
 from mailbot.services.ports import NotAnEmail
-from tests.conftest import FIXTURES, MONDAY_MORNING
+from tests.conftest import FIXTURES
 
 CORPUS = FIXTURES / "corpus"
 SILENT_FOLDERS = ("bounces", "autoreplies")
-
-
-@pytest.fixture
-def app(site: Path) -> Iterator[App]:
-    opened = App.open(site, FixedClock(MONDAY_MORNING))
-    yield opened
-    opened.close()
 
 
 def test_whole_corpus(app: App) -> None:

@@ -23,7 +23,7 @@ NAMES = ("complaint_council_tenant_damp.eml", "compliment_bin_crew.eml",
 
 
 @pytest.fixture
-def app(imap_site: Path) -> Iterator[App]:
+def app(imap_site: Path) -> Iterator[App]:  # the shared fixture, on the Dovecot site
     opened = App.open(imap_site, FixedClock(MONDAY_MORNING))
     yield opened
     opened.close()

@@ -8,8 +8,6 @@ import datetime as dt
 import threading
 from pathlib import Path
 
-import pytest
-
 from mailbot.app import App
 from mailbot.clock import FixedClock
 from mailbot.services.outbox import CLAIM_LEASE, deliver
@@ -26,13 +24,6 @@ ODD = {
     "eai_sender": "From: Zoë <zoë@example.com>\r\nSubject: bins\r\n\r\nbins\r\n".encode(),
     "idn_domain": "From: Jo <jo@bücher.example>\r\nSubject: bins\r\n\r\nbins\r\n".encode(),
 }
-
-
-@pytest.fixture
-def app(site: Path) -> App:
-    opened = App.open(site, FixedClock(MONDAY_MORNING))
-    yield opened  # type: ignore[misc]
-    opened.close()
 
 
 def test_odd_input_opens_cases_on_every_database(app: App) -> None:

@@ -5,28 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from mailbot.app import App
-from mailbot.clock import FixedClock
 from mailbot.services.outbox import deliver
 from mailbot.services.ports import CaseFilter
 from tests.conftest import MAIL, MONDAY_MORNING
 
 RESIDENT = "sarah.jones@example.com"
-
-
-@pytest.fixture
-def app(site: Path) -> Iterator[App]:
-    opened = App.open(site, FixedClock(MONDAY_MORNING))
-    yield opened
-    opened.close()
 
 
 def outbox(app: App, template: str) -> list[dict[str, Any]]:

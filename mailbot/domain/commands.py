@@ -35,9 +35,6 @@ class Command:
     kind: Kind | None = None
     natures: tuple[str, ...] = ()
 
-    def describe(self) -> str:
-        return f"#{self.name}" + (f" {self.text}" if self.text and self.name != "respond" else "")
-
 
 class CommandError(ValueError):
     """A command that cannot be carried out as written; the text goes back to the officer."""

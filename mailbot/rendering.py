@@ -103,6 +103,7 @@ class Envelope:
     references: tuple[str, ...]
     auto_submitted: str
     date: dt.datetime
+    cc: tuple[Address, ...] = ()
 
 
 def _one_line(value: str) -> str:
@@ -158,6 +159,8 @@ def build_message(envelope: Envelope, rendered: Rendered,
             msg.attach(_attachment_part(attachment))
     msg["From"] = _address(envelope.from_)
     msg["To"] = ", ".join(_address(a) for a in envelope.to)
+    if envelope.cc:
+        msg["Cc"] = ", ".join(_address(a) for a in envelope.cc)
     subject = _one_line(rendered.subject)
     msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     msg["Date"] = format_datetime(envelope.date.astimezone(LONDON))

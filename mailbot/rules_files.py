@@ -62,6 +62,7 @@ def _council(file: TomlFile) -> Council:
         calendar.finish()
     acks = file.root.table("acknowledgements", None) or Table(file, {}, "acknowledgements")
     attachments = file.root.table("attachments", None) or Table(file, {}, "attachments")
+    mp = file.root.table("mp_enquiries", None) or Table(file, {}, "mp_enquiries")
     prefix = council.string("reference_prefix")
     if not (prefix.isalpha() and prefix.isascii() and 1 <= len(prefix) <= 5):
         council.fail("reference_prefix", "expected 1 to 5 letters, such as CF")
@@ -80,11 +81,13 @@ def _council(file: TomlFile) -> Council:
         closures=frozenset(closures),
         acknowledgements_per_day=acks.integer("per_sender_per_day", 3, minimum=1),
         attachment_forward_limit=attachments.integer("max_forward_bytes", 10 * 2**20),
+        copy_constituent=mp.boolean("copy_constituent", False),
     )
     team.finish()
     council.finish()
     acks.finish()
     attachments.finish()
+    mp.finish()
     file.root.finish()
     return result
 

@@ -52,6 +52,13 @@ class Work:
     def today(self) -> dt.date:
         return london_date(self.now)
 
+    @property
+    def constituent(self) -> Address | None:
+        email = self.get("constituent_email")
+        if "constituent_email" in self.changes and isinstance(email, str):
+            return Address(str(self.get("constituent_name") or ""), email)
+        return self.case.constituent
+
 
 def role_of(sender: str | None, case: CaseSnapshot, rules: Rules) -> str | None:
     """From stage 2 on the case belongs to the Feedback Team and the investigating officer,
@@ -94,10 +101,12 @@ def _respond(work: Work, command: Command, body: str, rules: Rules) -> str:
                   if next_stage and next_stage.request_window_days else None)
     work.changes.update(status="responded", outcome=command.outcome, responded_at=work.now,
                         on_time=on_time)
+    copy = (work.constituent,) if work.constituent and rules.council.copy_constituent else ()
     work.notices.append(Notice(
-        template="response", to=(case.contact,) if case.contact else (),
+        template="response", to=(case.contact,) if case.contact else (), cc=copy,
         context={"outcome": command.outcome, "response_text": body,
-                 "stage2_request_by": request_by, "final_stage": next_stage is None},
+                 "stage2_request_by": request_by, "final_stage": next_stage is None,
+                 "copied_to": copy[0].name or copy[0].email if copy else None},
         auto_submitted="no", in_reply_to_inbound=False, forward_attachments=True))
     return (f"responded (outcome {command.outcome}, "
             f"{'on time' if on_time else 'late'} against {due.isoformat() if due else 'no date'})")
@@ -198,6 +207,11 @@ def _apply(work: Work, command: Command, role: str, body: str, rules: Rules,
     if name == "natures":
         work.changes.update(natures=list(command.natures))
         return "natures: " + ", ".join(NATURES[n] for n in command.natures)
+    if name == "constituent" and command.address is not None:
+        work.changes.update(constituent_name=command.address.name,
+                            constituent_email=command.address.email)
+        copied = "copied on" if rules.council.copy_constituent else "not copied on (rules)"
+        return f"constituent recorded: {command.address.email}, {copied} the response"
     if name == "adjustments":
         work.changes.update(adjustments=command.text)
         return f"reasonable adjustments recorded: {command.text}"

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email.utils import parseaddr
 
-from mailbot.domain.model import Kind
+from mailbot.domain.model import Address, Kind
 
 OUTCOMES = ("upheld", "partly_upheld", "not_upheld", "resolved", "withdrawn")
 NATURES = {
@@ -22,7 +23,7 @@ NATURES = {
     "failure": "Service Failure",
 }
 NAMES = ("respond", "extend", "reassign", "note", "reclassify", "exclude", "withdraw", "close",
-         "natures", "adjustments", "stage2")
+         "natures", "adjustments", "stage2", "constituent")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Command:
     text: str = ""
     kind: Kind | None = None
     natures: tuple[str, ...] = ()
+    address: Address | None = None
 
 
 class CommandError(ValueError):
@@ -92,6 +94,13 @@ def _one(line: str) -> Command:
         if not chosen or unknown:
             raise CommandError(f"#natures takes a list of: {', '.join(NATURES)}")
         return Command(name, natures=chosen)
+    if name == "constituent":
+        display, email = parseaddr(rest)
+        local, at, domain = email.partition("@")
+        if not (local and at and "." in domain and email.isascii()):
+            raise CommandError("#constituent needs the constituent's email address, e.g. "
+                               "#constituent Jane Smith <jane@example.org>")
+        return Command(name, address=Address(display.strip(), email))
     if name in ("reassign", "note", "exclude", "adjustments") and not rest:
         raise CommandError(f"#{name} needs {'a service' if name == 'reassign' else 'some text'}")
     if name in ("withdraw", "close", "stage2") and rest:

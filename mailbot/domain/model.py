@@ -147,6 +147,7 @@ class Notice:
     template: str
     to: tuple[Address, ...]
     context: dict[str, Any]
+    cc: tuple[Address, ...] = ()
     auto_submitted: str = "auto-replied"
     reply_to_role: str = "feedback"
     in_reply_to_inbound: bool = True
@@ -220,6 +221,7 @@ class CaseSnapshot:
     extended_days: int = 0
     outcome: str | None = None
     responded_at: dt.datetime | None = None
+    constituent: Address | None = None
 
     def is_participant(self, email: str | None) -> bool:
         return bool(email) and str(email).lower() in self.participants

@@ -133,6 +133,7 @@ class Council:
     attachment_forward_limit: int
     feedback_members: frozenset[str] = frozenset()
     investigating_officer: Address | None = None
+    copy_constituent: bool = False
 
     @property
     def feedback_authorised(self) -> frozenset[str]:

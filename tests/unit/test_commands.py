@@ -3,7 +3,7 @@
 import pytest
 
 from mailbot.domain.commands import CommandError, parse_commands
-from mailbot.domain.model import Kind
+from mailbot.domain.model import Address, Kind
 
 
 def test_commands_then_body() -> None:
@@ -35,6 +35,9 @@ def test_no_commands() -> None:
     ("#frobnicate", "unknown command #frobnicate"),
     ("#close now please", "takes nothing"),
     ("#reassign", "needs a service"),
+    ("#constituent Jane Smith", "needs the constituent's email"),
+    ("#constituent jane@localhost", "needs the constituent's email"),
+    ("#constituent jané@example.org", "needs the constituent's email"),
 ])
 def test_mistakes_are_explained(text: str, message: str) -> None:
     with pytest.raises(CommandError, match=message):
@@ -43,3 +46,10 @@ def test_mistakes_are_explained(text: str, message: str) -> None:
 
 def test_reclassify() -> None:
     assert parse_commands("#reclassify comment").commands[0].kind is Kind.COMMENT
+
+
+def test_constituent() -> None:
+    (command,) = parse_commands("#constituent Jane Smith <jane@example.org>").commands
+    assert command.address == Address("Jane Smith", "jane@example.org")
+    assert parse_commands("#constituent jane@example.org").commands[0].address == Address(
+        "", "jane@example.org")

@@ -73,6 +73,9 @@ class CaseRow(Base):
     on_time: Mapped[bool | None]
     natures: Mapped[list[str]] = mapped_column(default=list)
     adjustments: Mapped[str | None] = mapped_column(Text)
+    # The person an MP writes for: copied on the response only where the rules say so.
+    constituent_name: Mapped[str | None] = mapped_column(String(200))
+    constituent_email: Mapped[str | None] = mapped_column(String(320))
     __table_args__ = (
         Index("ix_cases_status_due", "status", "response_due"),
         Index("ix_cases_service_status", "service", "status"),

@@ -51,6 +51,8 @@ class ReadModel:
             "extended_days": row.extended_days,
             "natures": row.natures,
             "adjustments": row.adjustments,
+            "constituent": {"name": row.constituent_name, "email": row.constituent_email}
+            if row.constituent_email else None,
         }
 
     def cases(self, where: CaseFilter) -> list[dict[str, Any]]:

@@ -114,6 +114,8 @@ class SqlTransaction(OutboxRows):
             original_due=r.original_due, acknowledged_on=r.acknowledged_on,
             extended_days=r.extended_days, outcome=r.outcome,
             responded_at=r.responded_at,
+            constituent=Address(r.constituent_name or "", r.constituent_email)
+            if r.constituent_email else None,
             participants=frozenset({r.contact_email.lower()} if r.contact_email else ()),
             follow_up_acknowledged=r.id in acknowledged,
         ) for r in rows}

@@ -44,26 +44,40 @@ def messages(count: int) -> list[bytes]:
     return result
 
 
-def run(url: str, batch: list[bytes], profile: bool) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
-        site = Path(tmp) / "site"
-        init_site(site)
-        config = site / "mailbot.toml"
-        config.write_text(config.read_text().replace('url = "sqlite:///mailbot.db"',
-                                                     f'url = "{url}"'))
-        app = App.open(config, FixedClock(parse_instant("2026-11-23T10:00:00")))
-        intake = app.intake()
-        profiler = cProfile.Profile() if profile else None
-        started = time.perf_counter()
-        if profiler:
-            profiler.enable()
-        for raw in batch:
-            intake.ingest(raw, "feedback")
-        elapsed = time.perf_counter() - started
+def bench_site(folder: str, url: str) -> Path:
+    """A site made by `mailbot init` in `folder`, on the database at `url`."""
+    site = Path(folder) / "site"
+    init_site(site)
+    config = site / "mailbot.toml"
+    config.write_text(config.read_text().replace('url = "sqlite:///mailbot.db"',
+                                                 f'url = "{url}"'))
+    return config
+
+
+@contextmanager
+def profiled(enabled: bool) -> Iterator[None]:
+    """cProfile around the block when asked, printed to stderr ($BENCH_SORT orders it)."""
+    profiler = cProfile.Profile() if enabled else None
+    if profiler:
+        profiler.enable()
+    try:
+        yield
+    finally:
         if profiler:
             profiler.disable()
             order = os.environ.get("BENCH_SORT", "cumulative")
             pstats.Stats(profiler, stream=sys.stderr).sort_stats(order).print_stats(25)
+
+
+def run(url: str, batch: list[bytes], profile: bool) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = App.open(bench_site(tmp, url), FixedClock(parse_instant("2026-11-23T10:00:00")))
+        intake = app.intake()
+        started = time.perf_counter()
+        with profiled(profile):
+            for raw in batch:
+                intake.ingest(raw, "feedback")
+        elapsed = time.perf_counter() - started
         cases = len(app.store.cases(CaseFilter()))
         app.close()
         assert cases == len(batch), f"{cases} cases for {len(batch)} messages"

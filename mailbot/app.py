@@ -19,6 +19,7 @@ from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import Calendar, london_date
 from mailbot.rendering import Renderer
 from mailbot.rules_files import load_rules
+from mailbot.services.chasing import Chasing
 from mailbot.services.compose import MailIdentity
 from mailbot.services.daemon import Daemon, Pacing
 from mailbot.services.intake import Intake
@@ -73,6 +74,9 @@ class App:
                       {box.name: box.role for box in self.settings.mailboxes},
                       trusted_authserv_id=self.settings.trusted_authserv_id)
 
+    def chasing(self) -> Chasing:
+        return Chasing(self.store, self.rules, self.calendar, self.renderer, self.identity)
+
     def sources(self) -> dict[str, Callable[[], MailSource]]:
         """A connection factory per mailbox; secrets are read now, so a missing one is a
         configuration error before anything is polled."""
@@ -86,7 +90,7 @@ class App:
     def daemon(self, stop: threading.Event) -> Daemon:
         pacing = Pacing(self.settings.daemon.send_interval, self.settings.daemon.max_backoff)
         return Daemon(self.sources(), self.intake(), self.store, self.sender(), self.clock,
-                      pacing, stop)
+                      pacing, stop, self.chasing())
 
     def sender(self) -> SmtpSender:
         smtp = self.settings.smtp

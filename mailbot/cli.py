@@ -164,6 +164,15 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tick(app: App, args: argparse.Namespace) -> int:
+    report = app.chasing().tick(app.clock.now())
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print(report.summary())
+    return 0
+
+
 def cmd_quarantine(app: App, args: argparse.Namespace) -> int:
     if args.action == "release":
         if args.item is None:
@@ -214,7 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     command("send", cmd_send, "deliver the outbox over SMTP")
     command("poll", cmd_poll, "read every mailbox once and exit (same as --once)") \
         .add_argument("--once", action="store_true", help="the default; kept for scripts")
-    command("run", cmd_run, "the daemon: poll every mailbox (IDLE where offered) and send")
+    command("run", cmd_run, "the daemon: poll every mailbox (IDLE where offered), send, and "
+            "run the scheduled jobs")
+    command("tick", cmd_tick, "queue the reminders, overdue notices, escalations, warnings, "
+            "holding updates and summaries owed now (MAILBOT_NOW sets now)") \
+        .add_argument("--json", action="store_true")
     p = command("quarantine", cmd_quarantine,
                 "list messages kept but not handled; `quarantine release ID` re-ingests one")
     p.add_argument("action", nargs="?", choices=("list", "release"), default="list")

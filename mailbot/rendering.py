@@ -37,7 +37,8 @@ from mailbot.tomlcheck import ConfigError
 PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATES = ("acknowledgement", "routed_case", "follow_up_acknowledgement", "routed_follow_up",
              "response", "extension_notice", "stage2_acknowledgement", "window_closed",
-             "exclusion", "command_reply")
+             "exclusion", "command_reply", "reminder", "overdue", "escalation", "ack_warning",
+             "holding_update", "weekly_summary", "digest")
 PARTS = ("subject", "txt", "html")
 _WIRE = compat32.clone(linesep="\r\n", max_line_length=78)
 _UTF8_QP = Charset("utf-8")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mailbot.domain.model import Address, Kind, Ombudsman
 from mailbot.domain.rules import (
+    ROLES,
     Council,
     Directorate,
     KindRules,
@@ -19,13 +20,18 @@ from mailbot.domain.rules import (
     Procedure,
     RoutingRules,
     Rules,
+    Schedule,
     Service,
     StageTimescale,
 )
 from mailbot.tomlcheck import EMAIL, Table, TomlFile
 
 RULE_FILES = ("council.toml", "services.toml", "ombudsman.toml", "procedures.toml",
-              "classify.toml")
+              "classify.toml", "schedule.toml")
+# Files added after sites were first made: a site without one uses the packaged default.
+PACKAGED_RULES = Path(__file__).parent / "defaults" / "rules"
+LATER_FILES = ("schedule.toml",)
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 STATUTORY_KINDS = (Kind.CHILDRENS_STATUTORY.value, Kind.ADULT_SOCIAL_CARE.value)
 CLOCK_STARTS = ("acknowledgement", "receipt")
 
@@ -207,8 +213,59 @@ def _classify(file: TomlFile
             escalation)
 
 
+def _time(table: Table, key: str, default: str) -> dt.time:
+    value = table.string(key, default)
+    try:
+        return dt.time.fromisoformat(value)
+    except ValueError:
+        table.fail(key, f"expected a time such as \"08:00\", got {value!r}")
+
+
+def _roles(table: Table, key: str, default: list[str]) -> tuple[str, ...]:
+    roles = table.strings(key, default)
+    for role in roles:
+        if role not in ROLES:
+            table.fail(key, f"unknown recipient {role!r} (known: {', '.join(ROLES)})")
+    if not roles:
+        table.fail(key, "needs at least one recipient")
+    return tuple(roles)
+
+
+def _schedule(file: TomlFile) -> Schedule:
+    root = file.root
+    sections = {name: root.table(name, None) or Table(file, {}, name) for name in (
+        "daily", "reminder", "overdue", "escalation", "ack_warning", "holding_update",
+        "window_expiry", "weekly_summary")}
+    reminder, summary = sections["reminder"], sections["weekly_summary"]
+    days_before = reminder.integers("days_before", [3, 1], minimum=1, maximum=30)
+    schedule = Schedule(
+        daily_at=_time(sections["daily"], "at", "08:00"),
+        reminder_days=tuple(sorted(set(days_before), reverse=True)),
+        reminder_to=_roles(reminder, "to", ["spoc"]),
+        overdue_to=_roles(sections["overdue"], "to", ["spoc", "head_of_service"]),
+        overdue_repeat_days=sections["overdue"].integer("repeat_every_days", 7, minimum=1),
+        escalation_days=sections["escalation"].integer("days_overdue", 5, minimum=1),
+        escalation_to=_roles(sections["escalation"], "to", ["director"]),
+        ack_warning_to=_roles(sections["ack_warning"], "to", ["feedback_team"]),
+        holding_days=sections["holding_update"].integer("days_overdue", 1, minimum=1),
+        holding_aim_days=sections["holding_update"].integer("aim_days", 10, minimum=1),
+        window_expiry=sections["window_expiry"].boolean("enabled", True),
+        summary_weekday=WEEKDAYS.index(summary.string("weekday", "monday", choices=WEEKDAYS)),
+        summary_at=_time(summary, "at", "08:00"),
+        summary_to=_roles(summary, "to", ["executive_assistant"]),
+        digest_to=_roles(summary, "digest_to", ["feedback_team"]),
+        summary_max_listed=summary.integer("max_listed", 100, minimum=1),
+    )
+    for section in sections.values():
+        section.finish()
+    root.finish()
+    return schedule
+
+
 def load_rules(directory: Path) -> Rules:
-    files = {name: TomlFile(directory / name) for name in RULE_FILES}
+    files = {name: TomlFile(directory / name if name not in LATER_FILES
+                            or (directory / name).exists() else PACKAGED_RULES / name)
+             for name in RULE_FILES}
     directorates, services = _services(files["services.toml"])
     kinds, routing, escalation = _classify(files["classify.toml"])
     return Rules(
@@ -221,4 +278,5 @@ def load_rules(directory: Path) -> Rules:
         routing=routing,
         escalation=escalation[0],
         escalation_min_score=escalation[1],
+        schedule=_schedule(files["schedule.toml"]),
     )

@@ -115,6 +115,14 @@ class Table:
             self.fail(key, f"expected a list of strings, got {value!r}")
         return value
 
+    def integers(self, key: str, default: Any = _MISSING, minimum: int = 0,
+                 maximum: int = 10**9) -> Any:
+        value = self._get(key, default, (list,), "a list of whole numbers")
+        if value is not default and not all(
+                type(v) is int and minimum <= v <= maximum for v in value):
+            self.fail(key, f"expected whole numbers from {minimum} to {maximum}, got {value!r}")
+        return value
+
     def table(self, key: str, default: Any = _MISSING) -> Any:
         value = self._get(key, default, (dict,), "a table")
         return Table(self.file, value, self._dotted(key)) if value is not default else default

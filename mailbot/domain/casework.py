@@ -24,7 +24,8 @@ from mailbot.domain.workdays import Calendar, add_working_days, london_date
 FEEDBACK, SERVICE = "feedback", "service"
 # Mail that only officers receive: a command must answer one of these, so a resident, who
 # has the case token from their own letters, cannot forge an officer's command.
-OFFICER_TEMPLATES = frozenset({"routed_case", "routed_follow_up", "command_reply"})
+OFFICER_TEMPLATES = frozenset({"routed_case", "routed_follow_up", "command_reply", "reminder",
+                               "overdue", "escalation", "ack_warning"})
 # Where each command may be used (statuses; "any" is not listed).
 ALLOWED_IN = {
     "respond": ("open",), "extend": ("open",), "reassign": ("open",), "exclude": ("open",),

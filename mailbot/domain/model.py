@@ -218,6 +218,7 @@ class CaseSnapshot:
     follow_up_acknowledged: bool
     original_due: dt.date | None = None
     acknowledged_on: dt.date | None = None
+    acknowledge_due: dt.date | None = None
     extended_days: int = 0
     outcome: str | None = None
     responded_at: dt.datetime | None = None

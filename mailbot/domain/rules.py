@@ -140,6 +140,32 @@ class Council:
         return frozenset({self.feedback_team.email.lower(), *self.feedback_members})
 
 
+ROLES = ("spoc", "head_of_service", "director", "executive_assistant", "feedback_team",
+         "investigating_officer")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When chasing jobs run and whom they write to (roles, see ROLES)."""
+
+    daily_at: dt.time
+    reminder_days: tuple[int, ...]
+    reminder_to: tuple[str, ...]
+    overdue_to: tuple[str, ...]
+    overdue_repeat_days: int
+    escalation_days: int
+    escalation_to: tuple[str, ...]
+    ack_warning_to: tuple[str, ...]
+    holding_days: int
+    holding_aim_days: int
+    window_expiry: bool
+    summary_weekday: int
+    summary_at: dt.time
+    summary_to: tuple[str, ...]
+    digest_to: tuple[str, ...]
+    summary_max_listed: int
+
+
 @dataclass(frozen=True)
 class Rules:
     council: Council
@@ -149,6 +175,7 @@ class Rules:
     procedures: dict[Kind, Procedure]
     kinds: KindRules
     routing: RoutingRules
+    schedule: Schedule
     escalation: tuple[Phrase, ...] = ()
     escalation_min_score: int = 2
 

@@ -30,14 +30,17 @@ class MailIdentity:
     domain: str
     reply_mailboxes: dict[str, str]
 
-    def reply_address(self, role: str, token: str) -> str:
+    def reply_address(self, role: str, token: str | None) -> str:
         """The role's mailbox with the case token as a sub-address: `feedback+<token>@…`."""
         address = self.reply_mailboxes.get(role) or self.reply_mailboxes["feedback"]
+        if token is None:
+            return address
         local, _, domain = address.partition("@")
         return f"{local}+{token}@{domain}"
 
-    def new_message_id(self, token: str) -> str:
-        return f"<{secrets.token_hex(8)}.{token}@{self.domain}>"
+    def new_message_id(self, token: str | None) -> str:
+        suffix = f".{token}" if token else ""
+        return f"<{secrets.token_hex(8)}{suffix}@{self.domain}>"
 
     @property
     def own_domains(self) -> frozenset[str]:
@@ -74,9 +77,14 @@ def snapshot_of(case: NewCase, stored: StoredCase) -> CaseSnapshot:
         stage=case.stage, status="open", service=case.service, directorate=case.directorate,
         ombudsman=case.ombudsman, contact=case.contact, received_at=case.received_at,
         response_due=case.response_due, original_due=case.response_due,
-        acknowledged_on=case.acknowledged_on,
+        acknowledged_on=case.acknowledged_on, acknowledge_due=case.acknowledge_due,
         participants=frozenset({case.contact.email.lower()} if case.contact else ()),
         follow_up_acknowledged=False)
+
+
+def council_context(rules: Rules) -> dict[str, Any]:
+    """What every template may say about the council itself."""
+    return {"council": asdict(rules.council)}
 
 
 def case_context(case: CaseSnapshot, rules: Rules) -> dict[str, Any]:
@@ -84,7 +92,7 @@ def case_context(case: CaseSnapshot, rules: Rules) -> dict[str, Any]:
     directorate = rules.directorates.get(case.directorate) if case.directorate else None
     ombudsman = rules.ombudsmen[case.ombudsman] if case.ombudsman else None
     return {
-        "council": asdict(rules.council),
+        **council_context(rules),
         "case": {
             "reference": case.reference,
             "kind": case.kind.value,
@@ -111,24 +119,27 @@ def inbound_context(inbound: Inbound, withheld: tuple[Attachment, ...]) -> dict[
     }
 
 
-def compose(notice: Notice, base_context: dict[str, Any], inbound: Inbound,
-            case: CaseSnapshot, identity: MailIdentity, renderer: Renderer,
-            now: dt.datetime, forward_limit: int) -> OutboundMail:
+def compose(notice: Notice, base_context: dict[str, Any], inbound: Inbound | None,
+            token: str | None, identity: MailIdentity, renderer: Renderer, now: dt.datetime,
+            forward_limit: int = 0) -> OutboundMail:
+    """`inbound` is the message being answered, if any (scheduled mail answers none);
+    `token` is the case's, if the mail is about one case (a summary is about many)."""
     attachments, withheld = split_for_forwarding(
-        inbound.attachments if notice.forward_attachments else (), forward_limit)
-    context = {**base_context, "inbound": inbound_context(inbound, withheld), **notice.context}
+        inbound.attachments if inbound and notice.forward_attachments else (), forward_limit)
+    answered = {"inbound": inbound_context(inbound, withheld)} if inbound else {}
+    context = {**base_context, **answered, **notice.context}
     rendered = renderer.render(notice.template, context)
-    message_id = identity.new_message_id(case.token)
+    message_id = identity.new_message_id(token)
     bounce_token = make_token(secrets.token_bytes(32))
-    answering = inbound.message_id if notice.in_reply_to_inbound else None
+    answering = inbound.message_id if inbound and notice.in_reply_to_inbound else None
     envelope = Envelope(
         from_=identity.sender,
         to=notice.to,
         cc=notice.cc,
-        reply_to=identity.reply_address(notice.reply_to_role, case.token),
+        reply_to=identity.reply_address(notice.reply_to_role, token),
         message_id=message_id,
         in_reply_to=answering,
-        references=(*inbound.references, answering) if answering else (),
+        references=(*inbound.references, answering) if inbound and answering else (),
         auto_submitted=notice.auto_submitted,
         date=now,
     )

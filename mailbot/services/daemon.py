@@ -16,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mailbot.clock import Clock
+from mailbot.services.chasing import Chasing
 from mailbot.services.intake import Intake
 from mailbot.services.outbox import deliver
 from mailbot.services.polling import PollReport, poll_mailbox, record_failure
 from mailbot.services.ports import MailSender, MailSource, SendError, SourceError, Store
+from mailbot.services.schedule import start_schedule
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ def poll_all(sources: list[Callable[[], MailSource]], names: list[str], intake: 
 class Daemon:
     def __init__(self, sources: dict[str, Callable[[], MailSource]], intake: Intake,
                  store: Store, sender: MailSender, clock: Clock, pacing: Pacing,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, chasing: Chasing | None = None) -> None:
         self.sources = sources
         self.intake = intake
         self.store = store
@@ -59,8 +61,34 @@ class Daemon:
         self.pacing = pacing
         self.stop = stop
         self.wake = threading.Event()
+        self.chasing = chasing
+        self._ticking = threading.Lock()
 
     def run(self) -> None:
+        schedule = self.chasing.rules.schedule if self.chasing else None
+        scheduler = start_schedule(self._tick, (schedule.daily_at, schedule.summary_at)) \
+            if schedule else None
+        try:
+            self._serve()
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)  # a tick in hand finishes its transaction
+
+    def _tick(self) -> None:
+        """The chasing jobs; what they queue wakes the sender."""
+        if self.chasing is None or not self._ticking.acquire(blocking=False):
+            return
+        try:
+            report = self.chasing.tick(self.clock.now())
+            if report.queued:
+                self.wake.set()
+            log.info("%s", report.summary())
+        except Exception as error:  # the next run tries again; nothing half-done is kept
+            log.error("scheduled jobs: %s: %s", type(error).__name__, error)
+        finally:
+            self._ticking.release()
+
+    def _serve(self) -> None:
         threads = {name: self._start(name, make) for name, make in self.sources.items()}
         next_send = 0.0  # deliver whatever is already queued straight away
         while not self.stop.is_set():

@@ -148,8 +148,8 @@ class Intake:
                 if not notice.to:  # e.g. a letter for a case that has no contact address
                     events.append(EventRecord("not_sent", f"{notice.template}: no recipient"))
                     continue
-                mail = compose(notice, base, inbound, case, self.identity, self.renderer, now,
-                               self.rules.council.attachment_forward_limit)
+                mail = compose(notice, base, inbound, case.token, self.identity, self.renderer,
+                               now, self.rules.council.attachment_forward_limit)
                 item = tx.queue(case.id, mail, now)
                 events.append(EventRecord(
                     "queued", f"{notice.template} to {', '.join(mail.recipients)} "

@@ -15,7 +15,8 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from mailbot.domain.correlate import ThreadKeys, ThreadMatches
-from mailbot.domain.model import Address, EventRecord, Inbound, NewCase
+from mailbot.domain.model import Address, CaseSnapshot, EventRecord, Inbound, NewCase
+from mailbot.domain.summary import Counts, OpenCase
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,22 @@ class CaseFilter:
     service: str | None = None
 
 
+@dataclass(frozen=True)
+class ChaseQuery:
+    """Which open cases a chasing job is about: the conditions that are set all apply,
+    and cases that already had this notice for this date are left out."""
+
+    kind: str
+    due_in: tuple[dt.date, ...] = ()
+    due_by: dt.date | None = None
+    # Acknowledgement date before this, and not acknowledged or not placed with a service.
+    unacknowledged_by: dt.date | None = None
+    # Only cases we have written to before (a contact who was acknowledged).
+    written_to: bool = False
+    # For repeated notices: only if none of this kind was sent after this date.
+    quiet_since: dt.date | None = None
+
+
 class NotAnEmail(ValueError):
     """Bytes that cannot be treated as a message; the text is the reason kept in quarantine."""
 
@@ -89,6 +106,8 @@ class Transaction(Protocol):
     def add_events(self, case_id: int, events: tuple[EventRecord, ...],
                    at: dt.datetime) -> None: ...
     def queue(self, case_id: int | None, mail: OutboundMail, at: dt.datetime) -> int: ...
+    def queue_many(self, items: list[tuple[int | None, OutboundMail]],
+                   at: dt.datetime) -> list[int]: ...
     def quarantine(self, raw: bytes, sha256: str, mailbox: str | None, reason: str,
                    at: dt.datetime) -> tuple[int, bool]: ...
     def claim_due(self, now: dt.datetime, limit: int,
@@ -96,6 +115,16 @@ class Transaction(Protocol):
     def mark_sent(self, item_id: int, at: dt.datetime) -> None: ...
     def mark_retry(self, item_id: int, error: str, next_try: dt.datetime) -> None: ...
     def mark_failed(self, item_id: int, error: str) -> None: ...
+    def chase_candidates(self, query: ChaseQuery, limit: int) -> list[CaseSnapshot]: ...
+    def record_chase(self, key: str, kind: str, case_id: int | None, due_on: dt.date | None,
+                     sent_on: dt.date, outbox_id: int | None, at: dt.datetime) -> None: ...
+    def chased(self, key: str) -> bool: ...
+    def close_responded(self, kind: str, stage: int | None, responded_before: dt.datetime,
+                        detail: str, at: dt.datetime) -> int: ...
+    def responded_groups(self) -> list[tuple[str, int | None]]: ...
+    def summary_counts(self, since: dt.datetime, until: dt.datetime
+                       ) -> dict[str | None, Counts]: ...
+    def open_cases_due(self, until: dt.date) -> list[OpenCase]: ...
 
 
 class Store(Protocol):

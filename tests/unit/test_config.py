@@ -148,6 +148,18 @@ def test_bad_mailbot_now(config: Path, capsys: pytest.CaptureFixture[str],
      "council.reference_prefix: expected 1 to 5 letters"),
     ("services.toml", '"bin" = 3', '"*" = 3',
      "services.waste.keywords.*: a phrase needs at least one letter or digit"),
+    ("schedule.toml", 'to = ["director"]', 'to = ["mayor"]',
+     "escalation.to: unknown recipient 'mayor'"),
+    ("schedule.toml", 'at = "08:00"', 'at = "8 o\'clock"',
+     "daily.at: expected a time such as"),
+    ("schedule.toml", "days_before = [3, 1]", "days_before = [3, 0]",
+     "reminder.days_before: expected whole numbers from 1 to 30"),
+    ("schedule.toml", 'weekday = "monday"', 'weekday = "mon"',
+     "weekly_summary.weekday: expected one of monday"),
+    ("schedule.toml", "repeat_every_days = 7", "repeat_every_days = 7\nrepeat = true",
+     "overdue.repeat: unknown key"),
+    ("council.toml", "copy_constituent = false", 'copy_constituent = "no"',
+     "mp_enquiries.copy_constituent: expected true or false"),
 ])
 def test_bad_rules_name_the_file_and_key(tmp_path: Path, file: str, old: str, new: str,
                                          message: str) -> None:
@@ -165,3 +177,10 @@ def test_missing_rules_file(tmp_path: Path) -> None:
     (rules / "ombudsman.toml").unlink()
     with pytest.raises(ConfigError, match=r"ombudsman\.toml: file not found"):
         load_rules(rules)
+
+
+def test_a_site_older_than_schedule_toml_uses_the_packaged_default(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(DEFAULT_RULES, rules)
+    (rules / "schedule.toml").unlink()
+    assert load_rules(rules).schedule.reminder_days == (3, 1)

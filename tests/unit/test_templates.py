@@ -1,6 +1,7 @@
 """Every template renders for every kind and both Ombudsmen; StrictUndefined catches gaps."""
 
 import datetime as dt
+import re
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -13,6 +14,38 @@ from mailbot.rendering import TEMPLATES, Envelope, Renderer, build_message, long
 from mailbot.services.compose import case_context, salutation, snapshot_of
 from mailbot.services.ports import StoredCase
 from mailbot.tomlcheck import ConfigError
+
+CHASES = ("reminder", "overdue", "escalation", "ack_warning")
+REPORTS = ("weekly_summary", "digest")
+WEEK = {"start": dt.date(2027, 1, 11), "previous_start": dt.date(2027, 1, 4),
+        "previous_end": dt.date(2027, 1, 10)}
+OVERDUE = [
+    {"reference": "CF-26-4K7Q", "service": "Waste and Recycling", "due": dt.date(2026, 12, 30),
+     "days_overdue": 7, "officer": "Head of Waste <b>", "directorate": "Housing, Regeneration "
+     "and Operations"},
+    {"reference": "CF-26-B2C3", "service": None, "due": dt.date(2027, 1, 8), "days_overdue": 1,
+     "officer": "Customer Feedback Team", "directorate": None},
+]
+
+
+def report_context(council: object) -> dict[str, object]:
+    """What the weekly summary and the digest get: no case, no Ombudsman."""
+    return {
+        "council": council, "week": WEEK,
+        "directorate": {"name": "Housing, Regeneration and Operations"},
+        "figures": {"received": 14, "responded": 9, "on_time": 7, "open": 31, "overdue": 4,
+                    "due": 6},
+        "overdue": OVERDUE, "more_overdue": 3,
+        "due_this_week": [{"reference": "CF-27-AB12", "service": "Waste and Recycling",
+                           "due": dt.date(2027, 1, 13), "officer": "Head of Waste Services"}],
+        "more_due": 0,
+        "rows": [{"name": "Adult Social Care, Health Integration and Wellbeing", "received": 2,
+                  "responded": 0, "on_time": 0, "open": 5, "overdue": 0, "due": 1},
+                 {"name": "Triage (not placed)", "received": 1, "responded": 3, "on_time": 2,
+                  "open": 1, "overdue": 1, "due": 0}],
+        "totals": {"received": 3, "responded": 3, "on_time": 2, "open": 6, "overdue": 1,
+                   "due": 1},
+    }
 
 
 def context(rules: Rules, kind: Kind, ombudsman: Ombudsman | None,
@@ -35,7 +68,13 @@ def context(rules: Rules, kind: Kind, ombudsman: Ombudsman | None,
             "final_stage": False, "new_due": dt.date(2027, 1, 18), "reason": "awaiting report",
             "days": 5, "stage2_due": dt.date(2027, 2, 8), "window_end": dt.date(2027, 1, 25),
             "reply_subject": "Done: CF-26-4K7Q", "reply_lines": ["#note on CF-26-4K7Q"],
-            "show_reference": True}
+            "show_reference": True,
+            "due": dt.date(2027, 1, 11), "days_left": 3, "days_overdue": 5, "repeat_days": 7,
+            "handler": "Head of Waste Services", "acknowledge_due": dt.date(2026, 11, 30),
+            "acknowledged": False, "placed": service is not None,
+            "aim_date": dt.date(2027, 1, 25),
+            **{key: value for key, value in report_context(base["council"]).items()
+               if key != "council"}}
 
 
 def test_long_date() -> None:
@@ -52,7 +91,8 @@ def test_all_templates_render(template: str, kind: Kind, service: str | None,
     ombudsman = (Ombudsman.HOUSING if landlord else Ombudsman.LGSCO) if kind.is_complaint \
         else None
     rendered = Renderer().render(template, context(rules, kind, ombudsman, service))
-    assert "CF-26-4K7Q" in rendered.subject
+    if template not in REPORTS:
+        assert "CF-26-4K7Q" in rendered.subject
     assert "CF-26-4K7Q" in rendered.text and "CF-26-4K7Q" in rendered.html
     acknowledging = template.endswith("acknowledgement")
     if ombudsman and acknowledging:
@@ -69,9 +109,70 @@ def test_all_templates_render(template: str, kind: Kind, service: str | None,
     if template == "response":
         assert "partly upheld" in rendered.text and "We are sorry &lt;b&gt;." in rendered.html
         assert "Monday 25 January 2027" in rendered.text
-    if template in ("response", "extension_notice", "window_closed", "exclusion") \
-            and ombudsman:
+    if template in ("response", "extension_notice", "window_closed", "exclusion",
+                    "holding_update") and ombudsman:
         assert rules.ombudsmen[ombudsman].phone in rendered.text
+    if template in (*CHASES, "holding_update", *REPORTS):
+        assert max(len(line) for line in rendered.text.splitlines()) <= 90
+        assert "<b>" not in rendered.html
+    if template in ("reminder", "overdue", "escalation"):
+        assert "#respond" in rendered.text and "#extend" in rendered.html
+    if template == "holding_update":
+        assert "Monday 25 January 2027" in rendered.text
+        assert not re.search(r"#[a-z]", rendered.text + rendered.html)  # no commands
+        assert (rules.services[service].name if service else "our Customer Feedback Team") \
+            in rendered.text
+
+
+@pytest.mark.parametrize("template", [*CHASES, "holding_update"])
+def test_chases_need_no_inbound_message(template: str, rules: Rules) -> None:
+    data = context(rules, Kind.COMPLAINT, Ombudsman.LGSCO, "waste")
+    del data["inbound"]
+    rendered = Renderer().render(template, data)
+    assert "CF-26-4K7Q" in rendered.subject and "Waste and Recycling" in rendered.text
+
+
+@pytest.mark.parametrize(("acknowledged", "placed", "says"), [
+    (False, False, "not acknowledged or placed with a service"),
+    (False, True, "not acknowledged ["),
+    (True, False, "not placed with a service ["),
+])
+def test_ack_warning_says_what_is_missing(acknowledged: bool, placed: bool, says: str,
+                                          rules: Rules) -> None:
+    data = context(rules, Kind.COMPLAINT, None, None if not placed else "waste")
+    data.update(acknowledged=acknowledged, placed=placed)
+    rendered = Renderer().render("ack_warning", data)
+    assert says in rendered.subject
+    assert ("#reassign <service>" in rendered.text) is not placed
+    assert ("#note" in rendered.text) is not acknowledged
+
+
+def test_reports_render_without_a_case(rules: Rules) -> None:
+    data = report_context(context(rules, Kind.COMPLAINT, None, None)["council"])
+    renderer = Renderer()
+    summary = renderer.render("weekly_summary", data)
+    assert summary.subject == ("Weekly complaints summary: Housing, Regeneration and "
+                               "Operations, week of Monday 11 January 2027")
+    assert "7 (78%)" in summary.text and "7 (78%)" in summary.html
+    assert "and 3 more" in summary.text and "and 3 more" in summary.html
+    assert "Head of Waste &lt;b&gt;" in summary.html
+    digest = renderer.render("digest", data)
+    assert "Monday 11 January 2027" in digest.subject
+    assert "2 (67%)" in digest.text and "2 (67%)" in digest.html
+    assert "Triage (not placed)" in digest.text and "CF-26-B2C3" in digest.html
+    nothing_responded = next(line for line in digest.text.splitlines()
+                             if line.startswith("Adult Social Care"))
+    assert "%" not in nothing_responded
+    for rendered in (summary, digest):
+        assert max(len(line) for line in rendered.text.splitlines()) <= 90
+    data.update(overdue=[], more_overdue=0, due_this_week=[], more_due=0,
+                figures=dict.fromkeys(("received", "responded", "on_time", "open", "overdue",
+                                       "due"), 0))
+    for name in REPORTS:
+        rendered = renderer.render(name, data)
+        assert "None" in rendered.text and "<p>None</p>" in rendered.html
+        assert "more" not in rendered.text
+    assert "%" not in renderer.render("weekly_summary", data).text
 
 
 def test_missing_context_fails_loudly(rules: Rules) -> None:

@@ -170,3 +170,19 @@ class MailboxStateRow(Base):
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     last_poll_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ChaseRow(Base):
+    """A scheduled notice that was queued. The unique key (kind, case, due date, and for
+    repeats the day) is what makes a job safe to run twice, or by two processes at once."""
+
+    __tablename__ = "chases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    due_on: Mapped[dt.date | None]
+    sent_on: Mapped[dt.date]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    created_at: Mapped[dt.datetime]
+    __table_args__ = (Index("ix_chases_case_kind_due", "case_id", "kind", "due_on"),)

@@ -17,6 +17,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from mailbot.adapters.db.chase_rows import ChaseRows
 from mailbot.adapters.db.engine import make_engine
 from mailbot.adapters.db.migrate import migrate
 from mailbot.adapters.db.orm import (
@@ -58,7 +59,7 @@ def body_hash(body: str) -> str:
 ACKNOWLEDGEMENTS = ("acknowledgement", FOLLOW_UP_ACK)
 
 
-class SqlTransaction(OutboxRows):
+class SqlTransaction(OutboxRows, ChaseRows):
     """One unit of work; everything added commits together or not at all."""
 
     def __init__(self, session: Session) -> None:
@@ -112,6 +113,7 @@ class SqlTransaction(OutboxRows):
             contact=Address(r.contact_name, r.contact_email) if r.contact_email else None,
             received_at=r.received_at, response_due=r.response_due,
             original_due=r.original_due, acknowledged_on=r.acknowledged_on,
+            acknowledge_due=r.acknowledge_due,
             extended_days=r.extended_days, outcome=r.outcome,
             responded_at=r.responded_at,
             constituent=Address(r.constituent_name or "", r.constituent_email)
@@ -231,22 +233,28 @@ class SqlTransaction(OutboxRows):
 
     def queue(self, case_id: int | None, mail: OutboundMail, at: dt.datetime) -> int:
         """Store the outgoing message and its outbox item; the sender delivers it later."""
-        message = MessageRow(
+        return self.queue_many([(case_id, mail)], at)[0]
+
+    def queue_many(self, items: list[tuple[int | None, OutboundMail]],
+                   at: dt.datetime) -> list[int]:
+        """Many at once, in two batched inserts: a scheduled run queues thousands."""
+        messages = [MessageRow(
             case_id=case_id, direction="out", mailbox=None, message_id=mail.message_id,
             in_reply_to=mail.in_reply_to, references=[], from_name=mail.from_.name,
             from_email=mail.from_.email, to=list(mail.recipients), subject=mail.subject,
             text=mail.text, at=at, raw=mail.raw, raw_sha256=mail.sha256,
             body_sha256=body_hash(mail.text), size=len(mail.raw),
-        )
-        self.session.add(message)
+        ) for case_id, mail in items]
+        self.session.add_all(messages)
         self.session.flush()
-        item = OutboxRow(message_pk=message.id, case_id=case_id, template=mail.template,
-                         envelope_from=mail.envelope_from, status="queued", attempts=0,
-                         next_try=at, recipient=mail.recipients[0].lower(),
-                         bounce_token=mail.bounce_token, created_at=at)
-        self.session.add(item)
+        outbox = [OutboxRow(message_pk=message.id, case_id=case_id, template=mail.template,
+                            envelope_from=mail.envelope_from, status="queued", attempts=0,
+                            next_try=at, recipient=mail.recipients[0].lower(),
+                            bounce_token=mail.bounce_token, created_at=at)
+                  for message, (case_id, mail) in zip(messages, items, strict=True)]
+        self.session.add_all(outbox)
         self.session.flush()
-        return item.id
+        return [row.id for row in outbox]
 
     def quarantine(self, raw: bytes, sha256: str, mailbox: str | None, reason: str,
                    at: dt.datetime) -> tuple[int, bool]:

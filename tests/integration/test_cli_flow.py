@@ -243,3 +243,20 @@ def test_released_item_becomes_a_case(site: Path, capsys: pytest.CaptureFixture[
     assert run_json(site, capsys, "quarantine") == []
     (released,) = run_json(site, capsys, "quarantine", "--all")
     assert released["released_as"].startswith("new case")
+
+
+def test_tick_queues_what_is_owed_at_mailbot_now_and_exits_0(
+        site: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        smtp_sink: Sink) -> None:
+    ingest(site, capsys, "complaint_council_tenant_damp.eml")  # due Mon 7 Dec
+    monkeypatch.setenv("MAILBOT_NOW", "2026-12-02T08:30")  # 3 working days before
+    code, out, _ = run(site, capsys, "tick")
+    assert code == 0 and "1 reminder" in out
+    assert run_json(site, capsys, "tick") == {"at": "2026-12-02T08:30:00+00:00",
+                                              "queued": {}, "closed": 0, "notes": []}
+    monkeypatch.setenv("MAILBOT_NOW", "2026-12-05T09:00")  # a Saturday
+    code, out, _ = run(site, capsys, "tick")
+    assert code == 0 and "nothing owed" in out and "not due" in out
+    code, out, _ = run(site, capsys, "send")
+    assert code == 0 and any(rcpts == ["repairs.spoc@stoke-example.gov.uk"]
+                             for _, rcpts, _ in smtp_sink.messages)

@@ -170,7 +170,7 @@ def cmd_tick(app: App, args: argparse.Namespace) -> int:
         print_json(report.as_dict())
     else:
         print(report.summary())
-    return 0
+    return 1 if report.errors else 0
 
 
 def cmd_quarantine(app: App, args: argparse.Namespace) -> int:

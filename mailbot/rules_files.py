@@ -216,9 +216,11 @@ def _classify(file: TomlFile
 def _time(table: Table, key: str, default: str) -> dt.time:
     value = table.string(key, default)
     try:
-        return dt.time.fromisoformat(value)
+        if len(value) == 5 and value[2] == ":":  # HH:MM, London time; cron has no seconds
+            return dt.time.fromisoformat(value)
     except ValueError:
-        table.fail(key, f"expected a time such as \"08:00\", got {value!r}")
+        pass
+    table.fail(key, f"expected a London time as HH:MM, such as \"08:00\", got {value!r}")
 
 
 def _roles(table: Table, key: str, default: list[str]) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from typing import Any
 from mailbot.domain.authentication import sender_authenticated
 from mailbot.domain.commands import NATURES, Command, CommandError, parse_commands
 from mailbot.domain.model import Address, CaseSnapshot, EventRecord, Inbound, Notice, Ombudsman
+from mailbot.domain.procedures import first_deadlines
 from mailbot.domain.quotes import strip_quoted
 from mailbot.domain.route import choose_ombudsman
 from mailbot.domain.rules import Rules
@@ -202,9 +203,15 @@ def _apply(work: Work, command: Command, role: str, body: str, rules: Rules,
             raise CommandError("only a stage 1 case can be reclassified")
         ombudsman = choose_ombudsman(kind, rules.services.get(str(work.get("service"))),
                                      body, rules).value
+        # The new kind's timescale, from the same receipt and acknowledgement: a service
+        # request owes no response date, a complaint does.
+        due = first_deadlines(rules.procedures[kind], 1, london_date(work.case.received_at),
+                              work.case.acknowledged_on, work.calendar).response_due
         work.changes.update(kind=kind, stage=1 if kind.is_complaint else None,
-                            ombudsman=Ombudsman(str(ombudsman)) if ombudsman else None)
-        return f"reclassified as {kind.label}"
+                            ombudsman=Ombudsman(str(ombudsman)) if ombudsman else None,
+                            response_due=due, original_due=due, extended_days=0)
+        return (f"reclassified as {kind.label}, response due "
+                f"{due.isoformat() if due else 'none (no response owed)'}")
     if name == "natures":
         work.changes.update(natures=list(command.natures))
         return "natures: " + ", ".join(NATURES[n] for n in command.natures)

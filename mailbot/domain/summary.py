@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from mailbot.domain.chasing import DAY, handler, working_days_after
+from mailbot.domain.chasing import DAY, handler, summary_day, working_days_after
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import Calendar
 
@@ -40,23 +40,30 @@ class OpenCase:
 
 @dataclass(frozen=True)
 class Week:
-    start: dt.date
+    """This week (from Monday `start`) and the period its summary reports: the week
+    before, or longer when weeks before had no summary day (Christmas, when the council is
+    closed all week), so that no week's cases go unreported."""
 
-    @property
-    def previous_start(self) -> dt.date:
-        return self.start - 7 * DAY
+    start: dt.date
+    since: dt.date
 
     @property
     def end(self) -> dt.date:
         return self.start + 6 * DAY
 
     def context(self) -> dict[str, dt.date]:
-        return {"start": self.start, "previous_start": self.previous_start,
+        return {"start": self.start, "previous_start": self.since,
                 "previous_end": self.start - DAY}
 
 
-def week_of(day: dt.date) -> Week:
-    return Week(day - day.weekday() * DAY)
+def week_of(day: dt.date, calendar: Calendar, weekday: int) -> Week:
+    start = day - day.weekday() * DAY
+    since = start - 7 * DAY
+    for _ in range(4):
+        if summary_day(calendar, since, weekday) is not None:
+            break
+        since -= 7 * DAY
+    return Week(start, since)
 
 
 def _row(case: OpenCase, rules: Rules, calendar: Calendar, today: dt.date) -> dict[str, Any]:
@@ -78,15 +85,14 @@ def _figures(counts: Counts, overdue: int, due: int) -> dict[str, int]:
     return {**asdict(counts), "overdue": overdue, "due": due}
 
 
-def summaries(today: dt.date, counts: dict[str | None, Counts], overdue: list[OpenCase],
-              due: list[OpenCase], rules: Rules, calendar: Calendar, limit: int
-              ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def summaries(week: Week, today: dt.date, counts: dict[str | None, Counts],
+              overdue: list[OpenCase], due: list[OpenCase], rules: Rules, calendar: Calendar,
+              limit: int) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """One context per directorate (its executive assistant's summary) and the digest.
 
     Overdue means open with the response date before today; due this week means open and
     due from today to Sunday. Cases nobody placed appear only in the digest, as triage.
     """
-    week = week_of(today)
     per_directorate: dict[str, dict[str, Any]] = {}
     rows: list[dict[str, Any]] = []
     for key, directorate in rules.directorates.items():

@@ -49,6 +49,7 @@ class TickReport:
     queued: Counter[str] = field(default_factory=Counter)
     closed: int = 0
     notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         done = [f"{n} {template}" for template, n in sorted(self.queued.items())]
@@ -56,11 +57,11 @@ class TickReport:
             done.append(f"{self.closed} closed (stage 2 window ended)")
         when = self.at.astimezone(LONDON).strftime("%Y-%m-%d %H:%M %Z")
         return f"tick at {when}: " + ("; ".join(done) or "nothing owed") + "".join(
-            f"\n  {note}" for note in self.notes)
+            f"\n  {note}" for note in (*self.notes, *(f"failed: {e}" for e in self.errors)))
 
     def as_dict(self) -> dict[str, Any]:
         return {"at": self.at.isoformat(), "queued": dict(self.queued), "closed": self.closed,
-                "notes": self.notes}
+                "notes": self.notes, "errors": self.errors}
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -99,11 +100,21 @@ class Chasing:
                                 "London time on working days)")
         else:
             for job in self._jobs(today):
-                self._run(job, today, now, report)
+                self._guarded(job.kind, report, self._run, job, today, now, report)
             if schedule.window_expiry:
-                report.closed = self._expire_windows(today, now)
-        self._weekly(now, report)
+                self._guarded("window_expiry", report, self._expire_windows, today, now, report)
+        self._guarded("weekly_summary", report, self._weekly, now, report)
         return report
+
+    @staticmethod
+    def _guarded(name: str, report: TickReport, job: Callable[..., None], *args: Any) -> None:
+        """One job's failure (a database blip, a bad template) is reported and leaves the
+        others to run; whatever it did not commit is owed again at the next run."""
+        try:
+            job(*args)
+        except Exception as error:
+            log.error("%s: %s: %s", name, type(error).__name__, error)
+            report.errors.append(f"{name}: {type(error).__name__}: {error}")
 
     def _jobs(self, today: dt.date) -> list[Job]:
         schedule, rules, calendar = self.rules.schedule, self.rules, self.calendar
@@ -189,9 +200,8 @@ class Chasing:
             tx.add_events(case.id, (event,), now)
         return [notice.template for _, notice in notices if notice.to]
 
-    def _expire_windows(self, today: dt.date, now: dt.datetime) -> int:
+    def _expire_windows(self, today: dt.date, now: dt.datetime, report: TickReport) -> None:
         """Responded cases whose window to ask for the next stage has ended are closed."""
-        closed = 0
         with self.store.transaction() as tx:
             for kind, stage in tx.responded_groups():
                 procedure = self.rules.procedures.get(Kind(kind))
@@ -202,9 +212,8 @@ class Chasing:
                 detail = (f"no request for stage {(stage or 1) + 1} within {window} working "
                           "days of the response: closed" if following
                           else "responded, and there is no further stage: closed")
-                closed += tx.close_responded(kind, stage, _midnight(cutoff + dt.timedelta(1)),
-                                             detail, now)
-        return closed
+                report.closed += tx.close_responded(
+                    kind, stage, _midnight(cutoff + dt.timedelta(1)), detail, now)
 
     def _weekly(self, now: dt.datetime, report: TickReport) -> None:
         schedule = self.rules.schedule
@@ -212,15 +221,15 @@ class Chasing:
         day = summary_day(self.calendar, local.date(), schedule.summary_weekday)
         if day != local.date() or local.time() < schedule.summary_at:
             return
-        week = week_of(day)
+        week = week_of(day, self.calendar, schedule.summary_weekday)
         try:
             with self.store.transaction() as tx:
                 if tx.chased(f"digest:{week.start}"):
                     return
-                counts = tx.summary_counts(_midnight(week.previous_start), _midnight(week.start))
+                counts = tx.summary_counts(_midnight(week.since), _midnight(week.start))
                 listed = tx.open_cases_due(week.end)
                 contexts, digest = summaries(
-                    day, counts, [c for c in listed if c.due < day],
+                    week, day, counts, [c for c in listed if c.due < day],
                     [c for c in listed if c.due >= day], self.rules, self.calendar,
                     schedule.summary_max_listed)
                 for key, context in contexts.items():
@@ -240,5 +249,6 @@ class Chasing:
         mail = compose(notice, council_context(self.rules), None, None,
                        self.identity, self.renderer, now)
         outbox = tx.queue(None, mail, now)
-        tx.record_chase(key, template, None, week_of(day).start, day, outbox, now)
+        tx.record_chase(key, template, None, day - dt.timedelta(days=day.weekday()), day,
+                        outbox, now)
         report.queued[template] += 1

@@ -75,18 +75,19 @@ class Daemon:
                 scheduler.shutdown(wait=True)  # a tick in hand finishes its transaction
 
     def _tick(self) -> None:
-        """The chasing jobs; what they queue wakes the sender."""
-        if self.chasing is None or not self._ticking.acquire(blocking=False):
+        """The chasing jobs, one run at a time (a run that waits still finds what is owed);
+        what they queue wakes the sender."""
+        if self.chasing is None:
             return
-        try:
-            report = self.chasing.tick(self.clock.now())
-            if report.queued:
-                self.wake.set()
-            log.info("%s", report.summary())
-        except Exception as error:  # the next run tries again; nothing half-done is kept
-            log.error("scheduled jobs: %s: %s", type(error).__name__, error)
-        finally:
-            self._ticking.release()
+        with self._ticking:
+            try:
+                report = self.chasing.tick(self.clock.now())
+            except Exception as error:  # the next run tries again; nothing half-done is kept
+                log.error("scheduled jobs: %s: %s", type(error).__name__, error)
+                return
+        if report.queued:
+            self.wake.set()
+        (log.info if report.queued or report.closed else log.debug)("%s", report.summary())
 
     def _serve(self) -> None:
         threads = {name: self._start(name, make) for name, make in self.sources.items()}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields, replace
 
 from mailbot.clock import Clock
 from mailbot.domain.acknowledge import SenderHistory
+from mailbot.domain.bounce import FAILED, bounce_verdict
 from mailbot.domain.correlate import correlate, thread_keys
 from mailbot.domain.decide import decide
 from mailbot.domain.model import CaseSnapshot, EventRecord, Inbound
@@ -114,6 +115,19 @@ class Intake:
             if duplicate:
                 return IntakeResult("duplicate", None, f"already handled: {duplicate}")
             correlation = correlate(inbound, keys, tx.thread_matches(keys))
+            answering = correlation.answering
+            if correlation.case is None and answering is not None and answering.case is None:
+                # A reply to a weekly summary or digest (or its out-of-office, or its
+                # bounce) is no new matter: kept for a person, never a case, never answered.
+                bounce = bounce_verdict(inbound)
+                if bounce.value == FAILED:
+                    tx.mark_bounced(answering.outbox_id, "; ".join(bounce.reasons))
+                reason = (f"answers our {answering.template} (outbox {answering.outbox_id}), "
+                          "which is about no one case: kept for the Feedback Team, no case "
+                          "opened, nothing sent")
+                item, _ = tx.quarantine(inbound.raw, inbound.raw_sha256, mailbox, reason, now)
+                return IntakeResult("quarantined", None, f"quarantine item {item}: {reason}",
+                                    (reason,))
             # Counted for whoever would receive the acknowledgement and for the sender, so a
             # forged From or Reply-To cannot turn mailbot against someone's inbox.
             history = SenderHistory(max((tx.acknowledgements_since(a.email, midnight)

@@ -17,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import update
 
-from mailbot.adapters.db.orm import CaseRow
+from mailbot.adapters.db.orm import CaseRow, OutboxRow
 from mailbot.app import App
 from mailbot.clock import FixedClock
 from mailbot.domain.workdays import LONDON
 from mailbot.services.chasing import TickReport
 from mailbot.services.daemon import Daemon, Pacing
+from mailbot.services.ports import CaseFilter
 from mailbot.services.schedule import daily_triggers
 from tests.conftest import MAIL, Sink
 from tests.integration.test_threading import headers_of, mail, outbox
@@ -277,3 +278,39 @@ def test_the_schedule_fires_at_eight_london_time_in_summer_and_winter() -> None:
     summer = trigger.get_next_fire_time(None, at(2026, 10, 23, 9))
     winter = trigger.get_next_fire_time(None, at(2026, 10, 26, 7))
     assert summer.astimezone(dt.UTC).hour == 7 and winter.astimezone(dt.UTC).hour == 8
+
+
+def test_a_reply_to_the_weekly_summary_opens_no_case(app: App) -> None:
+    tick(app, at(2026, 12, 7, 8))
+    summary = headers_of(next(i for i in outbox(app, "weekly_summary")
+                              if i["to"] == ["hro.ea@stoke-example.gov.uk"]))
+    before = len(app.store.outbox())
+    reply = mail("hro.ea@stoke-example.gov.uk", f"Re: {summary['Subject']}",
+                 "Thanks, why is the damp complaint still open?", to=summary["Reply-To"],
+                 In_Reply_To=summary["Message-ID"])
+    result = app.intake().ingest(reply, "feedback")
+    assert result.outcome == "quarantined" and "weekly_summary" in result.detail
+    assert not app.store.cases(CaseFilter()) and len(app.store.outbox()) == before
+
+
+def test_no_holding_update_to_an_address_our_mail_bounced_from(app: App) -> None:
+    reference = open_case(app, at(2026, 11, 23, 10))
+    with app.store.transaction() as tx:
+        tx.session.execute(update(OutboxRow).where(OutboxRow.template == "acknowledgement")
+                           .values(status="failed", last_error="550 no such user"))
+    assert owed(app, at(2026, 12, 8, 9)) == {"overdue": 1}
+    assert not chased(app, "holding_update", reference)
+
+
+def test_reclassifying_recomputes_what_is_owed(app: App) -> None:
+    reference = open_case(app, at(2026, 11, 23, 10))  # a complaint, due Mon 7 Dec
+    routed = headers_of(chased(app, "routed_case", reference)[0])
+    reply = mail("complaints.officer@stoke-example.gov.uk", f"Re: {routed['Subject']}",
+                 "#reclassify service_request", to=routed["Reply-To"],
+                 In_Reply_To=routed["Message-ID"])
+    later = App.open(app.settings.path, FixedClock(at(2026, 11, 24, 10)))
+    later.intake().ingest(reply, "spoc")
+    later.close()
+    case = app.store.case_detail(reference)
+    assert case is not None and case["response_due"] is None
+    assert not owed(app, at(2026, 12, 8, 9))  # a service request owes no response

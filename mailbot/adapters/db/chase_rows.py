@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import and_, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import case, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from mailbot.adapters.db.orm import CaseRow, ChaseRow, EventRow
+from mailbot.adapters.db.orm import CaseRow, ChaseRow, EventRow, OutboxRow
 from mailbot.domain.model import CaseSnapshot
 from mailbot.domain.summary import Counts, OpenCase
 from mailbot.services.ports import ChaseQuery
@@ -40,7 +40,11 @@ class ChaseRows:
             where += [CaseRow.acknowledge_due < query.unacknowledged_by,
                       or_(CaseRow.acknowledged_on.is_(None), CaseRow.service.is_(None))]
         if query.written_to:
-            where += [CaseRow.acknowledged_on.is_not(None), CaseRow.contact_email.is_not(None)]
+            bounced = exists().where(OutboxRow.case_id == CaseRow.id,
+                                     OutboxRow.status == "failed",
+                                     OutboxRow.recipient == func.lower(CaseRow.contact_email))
+            where += [CaseRow.acknowledged_on.is_not(None), CaseRow.contact_email.is_not(None),
+                      ~bounced]
         rows = list(self.session.scalars(
             select(CaseRow).where(*where).order_by(CaseRow.id).limit(limit)))
         snapshots = self._snapshots(rows)
@@ -57,16 +61,17 @@ class ChaseRows:
     def close_responded(self, kind: str, stage: int | None, responded_before: dt.datetime,
                         detail: str, at: dt.datetime) -> int:
         """Close responded cases of one kind and stage whose response came before the
-        cut-off, with an event on each, in two statements."""
+        cut-off, and record an event on exactly the cases this statement closed."""
         stage_is = CaseRow.stage.is_(None) if stage is None else CaseRow.stage == stage
-        which = and_(CaseRow.status == "responded", CaseRow.kind == kind, stage_is,
-                     CaseRow.responded_at < responded_before)
-        self.session.execute(insert(EventRow).from_select(
-            ["case_id", "at", "kind", "actor", "detail"],
-            select(CaseRow.id, literal(at, EventRow.at.type), literal("window_expired"),
-                   literal("mailbot"), literal(detail)).where(which)))
-        result = self.session.execute(update(CaseRow).where(which).values(status="closed"))
-        return int(getattr(result, "rowcount", 0) or 0)
+        closed = list(self.session.scalars(
+            update(CaseRow).where(CaseRow.status == "responded", CaseRow.kind == kind,
+                                  stage_is, CaseRow.responded_at < responded_before)
+            .values(status="closed").returning(CaseRow.id)))
+        if closed:
+            self.session.execute(insert(EventRow), [
+                {"case_id": case_id, "at": at, "kind": "window_expired", "actor": "mailbot",
+                 "detail": detail} for case_id in closed])
+        return len(closed)
 
     def responded_groups(self) -> list[tuple[str, int | None]]:
         return [(kind, stage) for kind, stage in self.session.execute(

@@ -253,7 +253,8 @@ def test_tick_queues_what_is_owed_at_mailbot_now_and_exits_0(
     code, out, _ = run(site, capsys, "tick")
     assert code == 0 and "1 reminder" in out
     assert run_json(site, capsys, "tick") == {"at": "2026-12-02T08:30:00+00:00",
-                                              "queued": {}, "closed": 0, "notes": []}
+                                              "queued": {}, "closed": 0, "notes": [],
+                                              "errors": []}
     monkeypatch.setenv("MAILBOT_NOW", "2026-12-05T09:00")  # a Saturday
     code, out, _ = run(site, capsys, "tick")
     assert code == 0 and "nothing owed" in out and "not due" in out

@@ -26,6 +26,11 @@ def london_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(LONDON).date()
 
 
+def london_midnight(day: dt.date) -> dt.datetime:
+    """The instant a London calendar day begins (GMT or BST as it falls)."""
+    return dt.datetime.combine(day, dt.time(), tzinfo=LONDON)
+
+
 @dataclass(frozen=True)
 class Calendar:
     holidays: frozenset[dt.date]

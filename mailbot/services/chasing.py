@@ -33,7 +33,7 @@ from mailbot.domain.chasing import (
 from mailbot.domain.model import CaseSnapshot, EventRecord, Kind, Notice
 from mailbot.domain.rules import Rules
 from mailbot.domain.summary import summaries, week_of
-from mailbot.domain.workdays import LONDON, Calendar, add_working_days
+from mailbot.domain.workdays import LONDON, Calendar, add_working_days, london_midnight
 from mailbot.rendering import Renderer
 from mailbot.services.compose import MailIdentity, case_context, compose, council_context
 from mailbot.services.ports import ChaseQuery, Conflict, OutboundMail, Store, Transaction
@@ -62,11 +62,6 @@ class TickReport:
     def as_dict(self) -> dict[str, Any]:
         return {"at": self.at.isoformat(), "queued": dict(self.queued), "closed": self.closed,
                 "notes": self.notes, "errors": self.errors}
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    """The instant a London calendar day begins (GMT or BST as it falls)."""
-    return dt.datetime.combine(day, dt.time(0), tzinfo=LONDON)
 
 
 @dataclass(frozen=True)
@@ -213,7 +208,7 @@ class Chasing:
                           "days of the response: closed" if following
                           else "responded, and there is no further stage: closed")
                 report.closed += tx.close_responded(
-                    kind, stage, _midnight(cutoff + dt.timedelta(1)), detail, now)
+                    kind, stage, london_midnight(cutoff + dt.timedelta(1)), detail, now)
 
     def _weekly(self, now: dt.datetime, report: TickReport) -> None:
         schedule = self.rules.schedule
@@ -226,7 +221,7 @@ class Chasing:
             with self.store.transaction() as tx:
                 if tx.chased(f"digest:{week.start}"):
                     return
-                counts = tx.summary_counts(_midnight(week.since), _midnight(week.start))
+                counts = tx.summary_counts(london_midnight(week.since), london_midnight(week.start))
                 listed = tx.open_cases_due(week.end)
                 contexts, digest = summaries(
                     week, day, counts, [c for c in listed if c.due < day],
@@ -235,20 +230,20 @@ class Chasing:
                 for key, context in contexts.items():
                     self._report(tx, "weekly_summary", f"weekly_summary:{key}:{week.start}",
                                  recipients(schedule.summary_to, self.rules, directorate_key=key),
-                                 context, day, now, report)
+                                 context, week.start, day, now, report)
                 self._report(tx, "digest", f"digest:{week.start}",
-                             recipients(schedule.digest_to, self.rules), digest, day, now, report)
+                             recipients(schedule.digest_to, self.rules), digest, week.start, day,
+                             now, report)
         except Conflict:
             report.notes.append("weekly summary: already queued by another process")
 
     def _report(self, tx: Transaction, template: str, key: str, to: tuple[Any, ...],
-                context: dict[str, Any], day: dt.date, now: dt.datetime,
-                report: TickReport) -> None:
+                context: dict[str, Any], week_start: dt.date, day: dt.date,
+                now: dt.datetime, report: TickReport) -> None:
         notice = Notice(template=template, to=to, context=context,
                         auto_submitted="auto-generated", in_reply_to_inbound=False)
         mail = compose(notice, council_context(self.rules), None, None,
                        self.identity, self.renderer, now)
         outbox = tx.queue(None, mail, now)
-        tx.record_chase(key, template, None, day - dt.timedelta(days=day.weekday()), day,
-                        outbox, now)
+        tx.record_chase(key, template, None, week_start, day, outbox, now)
         report.queued[template] += 1

@@ -7,7 +7,6 @@ not an email, or that trips a bug, goes to quarantine with the reason.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import secrets
@@ -22,7 +21,7 @@ from mailbot.domain.decide import decide
 from mailbot.domain.model import CaseSnapshot, EventRecord, Inbound
 from mailbot.domain.reference import make_reference, make_token
 from mailbot.domain.rules import Rules
-from mailbot.domain.workdays import LONDON, Calendar, london_date
+from mailbot.domain.workdays import Calendar, london_date, london_midnight
 from mailbot.rendering import Renderer
 from mailbot.services.compose import MailIdentity, case_context, compose, snapshot_of
 from mailbot.services.ports import Conflict, NotAnEmail, Store, StoreUnavailable, Transaction
@@ -109,7 +108,7 @@ class Intake:
         keys = thread_keys(inbound, self.identity.own_domains, self.identity.reply_locals,
                            self.rules.council.reference_prefix)
         sender = inbound.from_.email if inbound.from_ else None
-        midnight = dt.datetime.combine(london_date(now), dt.time(), tzinfo=LONDON)
+        midnight = london_midnight(london_date(now))
         with self.store.transaction() as tx:
             duplicate = tx.find_duplicate(inbound)
             if duplicate:

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from bench.ingest_bench import fresh_postgres  # noqa: E402
 from mailbot.app import App  # noqa: E402
 from mailbot.clock import SystemClock  # noqa: E402
-from mailbot.services.daemon import poll_all  # noqa: E402
 from mailbot.services.outbox import deliver  # noqa: E402
+from mailbot.services.watch import poll_all  # noqa: E402
 from mailbot.site_init import init_site  # noqa: E402
 from tests.conftest import Sink, free_port  # noqa: E402
 from tests.imapserver import DovecotServer  # noqa: E402

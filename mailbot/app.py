@@ -5,14 +5,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 
 from mailbot.adapters.db.engine import BadDatabaseUrl
+from mailbot.adapters.db.locks import Locks
 from mailbot.adapters.db.repository import SqlStore
 from mailbot.adapters.imap_source import ImapSource
 from mailbot.adapters.parse import parse_message
 from mailbot.adapters.smtp_sender import SmtpSender
+from mailbot.adapters.systemd import notify, watchdog_interval
 from mailbot.clock import Clock
 from mailbot.domain.model import Address
 from mailbot.domain.rules import Rules
@@ -21,7 +23,7 @@ from mailbot.rendering import Renderer
 from mailbot.rules_files import load_rules
 from mailbot.services.chasing import Chasing
 from mailbot.services.compose import MailIdentity
-from mailbot.services.daemon import Daemon, Pacing
+from mailbot.services.daemon import Daemon, Handlers, Pacing, Supervision
 from mailbot.services.intake import Intake
 from mailbot.services.ports import MailSource
 from mailbot.settings import Settings, load_settings, secret
@@ -56,7 +58,22 @@ class App:
             raise ConfigError(f"{settings.path}: database.url: {exc}") from None
         return cls(settings, rules, build_calendar(rules, clock), renderer, clock, store)
 
+    def reload(self) -> None:
+        """Rules, templates and the calendar afresh, all validated before any is replaced:
+        a bad edit raises ConfigError and leaves the app as it was."""
+        rules = load_rules(self.settings.rules_dir)
+        renderer = Renderer(self.settings.templates_dir)
+        renderer.check()
+        self.rules, self.renderer = rules, renderer
+        self.calendar = build_calendar(rules, self.clock)
+
+    @cached_property
+    def locks(self) -> Locks:
+        return Locks(self.store.engine)
+
     def close(self) -> None:
+        if "locks" in self.__dict__:
+            self.locks.close()
         self.store.close()
 
     @property
@@ -87,10 +104,19 @@ class App:
             factories[box.name] = partial(ImapSource, box, password)
         return factories
 
+    def handlers(self) -> Handlers:
+        return Handlers(self.intake(), self.chasing())
+
+    def reloaded(self) -> Handlers:
+        self.reload()
+        return self.handlers()
+
     def daemon(self, stop: threading.Event) -> Daemon:
+        """Mailbox settings and secrets are read once; rules and templates on each reload."""
         pacing = Pacing(self.settings.daemon.send_interval, self.settings.daemon.max_backoff)
-        return Daemon(self.sources(), self.intake(), self.store, self.sender(), self.clock,
-                      pacing, stop, self.chasing())
+        return Daemon(self.sources(), self.handlers(), self.store, self.sender(), self.clock,
+                      pacing, stop, Supervision(self.reloaded, notify, watchdog_interval()),
+                      self.locks)
 
     def sender(self) -> SmtpSender:
         smtp = self.settings.smtp

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import os
 import signal
@@ -19,10 +20,13 @@ from typing import Any
 
 from mailbot.app import App
 from mailbot.clock import clock_from_environment
+from mailbot.domain.health import assess
+from mailbot.logs import FORMATS
+from mailbot.logs import configure as configure_logging
 from mailbot.output import print_json, print_table
-from mailbot.services.daemon import poll_all
-from mailbot.services.outbox import deliver
+from mailbot.services.outbox import deliver, take_outbox
 from mailbot.services.ports import CaseFilter, SendError
+from mailbot.services.watch import poll_all
 from mailbot.site_init import SiteExists, init_site
 from mailbot.tomlcheck import ConfigError
 
@@ -131,7 +135,14 @@ def cmd_outbox(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_send(app: App, args: argparse.Namespace) -> int:
-    report = asyncio.run(deliver(app.store, app.sender(), app.clock))
+    lease = take_outbox(app.store, app.locks)
+    if lease is None:
+        print("another mailbot process is sending the outbox; nothing to do")
+        return 0
+    try:
+        report = asyncio.run(deliver(app.store, app.sender(), app.clock, entitled=lease.held))
+    finally:
+        lease.release()
     print(f"sent {len(report.sent)}, deferred {len(report.deferred)}, "
           f"failed {len(report.failed)}")
     for item, error in report.deferred + report.failed:
@@ -142,35 +153,63 @@ def cmd_send(app: App, args: argparse.Namespace) -> int:
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
     sources = app.sources()
     reports = poll_all(list(sources.values()), list(sources), app.intake(), app.store,
-                       app.clock)
+                       app.clock, app.locks)
     for report in reports:
         print(report.summary(), file=sys.stderr if report.error else sys.stdout)
     return 1 if any(r.error for r in reports) else 0
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
+    """SIGTERM and SIGINT stop after the message in hand; SIGHUP reloads rules and
+    templates. Handlers only set flags: the daemon's main thread does the work."""
     stop = threading.Event()
+    log = logging.getLogger("mailbot")
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.INFO)
+    daemon = app.daemon(stop)
 
     def request_stop(signum: int, _frame: object) -> None:
-        logging.getLogger("mailbot").info("signal %d: finishing the message in hand", signum)
+        log.info("%s: finishing the message in hand", signal.Signals(signum).name)
         stop.set()
+
+    def request_reload(_signum: int, _frame: object) -> None:
+        daemon.reload_requested.set()
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, request_stop)
-    logging.getLogger().setLevel(logging.INFO)
-    daemon = app.daemon(stop)
-    logging.getLogger("mailbot").info("running: %s", ", ".join(daemon.sources))
+    signal.signal(signal.SIGHUP, request_reload)
+    log.info("running: %s", ", ".join(daemon.sources))
     daemon.run()
+    log.info("stopped")
     return 0
 
 
 def cmd_tick(app: App, args: argparse.Namespace) -> int:
-    report = app.chasing().tick(app.clock.now())
+    lease = app.locks.try_acquire("jobs")
+    if lease is None:
+        print("another mailbot process is running the scheduled jobs; nothing to do")
+        return 0
+    try:
+        report = app.chasing().tick(app.clock.now())
+    finally:
+        lease.release()
     if args.json:
         print_json(report.as_dict())
     else:
         print(report.summary())
     return 1 if report.errors else 0
+
+
+def cmd_status(app: App, args: argparse.Namespace) -> int:
+    now = app.clock.now()
+    facts = app.store.health_facts(now, {
+        box.name: dt.timedelta(seconds=box.poll_interval) for box in app.settings.mailboxes})
+    health = assess(facts, now, dt.timedelta(minutes=args.max_unsent_age))
+    if args.json:
+        print_json(health.as_dict())
+    else:
+        print("\n".join(health.lines()))
+    return 0 if health.healthy else 1
 
 
 def cmd_quarantine(app: App, args: argparse.Namespace) -> int:
@@ -196,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
                         default=Path(os.environ.get("MAILBOT_CONFIG", "mailbot.toml")),
                         help="site configuration (default: $MAILBOT_CONFIG or ./mailbot.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    parser.add_argument("--log-format", choices=FORMATS,
+                        help="text (default) or json, one object per line "
+                             "(or $MAILBOT_LOG_FORMAT)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, func: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
@@ -228,6 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     command("tick", cmd_tick, "queue the reminders, overdue notices, escalations, warnings, "
             "holding updates and summaries owed now (MAILBOT_NOW sets now)") \
         .add_argument("--json", action="store_true")
+    p = command("status", cmd_status, "health for monitoring: last poll per mailbox, the "
+                "outbox, quarantine, overdue cases; exit 1 when unhealthy")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--max-unsent-age", type=int, default=60, metavar="MINUTES",
+                   help="mail queued longer than this is a problem (default 60)")
     p = command("quarantine", cmd_quarantine,
                 "list messages kept but not handled; `quarantine release ID` re-ingests one")
     p.add_argument("action", nargs="?", choices=("list", "release"), default="list")
@@ -239,8 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        configure_logging(logging.INFO if args.verbose else logging.WARNING, args.log_format)
+    except ValueError as exc:
+        print(f"mailbot: MAILBOT_LOG_FORMAT: {exc}", file=sys.stderr)
+        return 2
     if args.command == "init":
         return cmd_init(args)
     try:

@@ -72,19 +72,24 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            # Compiled once by check() and never read from disk again: an edit takes effect
+            # on reload (SIGHUP), all or nothing, never half-way through a running daemon.
+            auto_reload=False,
+            cache_size=-1,
         )
         self.env.filters["long_date"] = long_date
 
     def check(self) -> None:
-        """Compile every template now, so a syntax error stops start-up, not a reply."""
-        for name in TEMPLATES:
-            for part in PARTS:
-                try:
-                    self.env.get_template(f"{name}.{part}.j2")
-                except TemplateSyntaxError as exc:
-                    raise ConfigError(f"{exc.filename}:{exc.lineno}: {exc.message}") from None
-                except TemplateNotFound as exc:
-                    raise ConfigError(f"template {exc.name} not found") from None
+        """Compile every template now (partials too), so a syntax error stops start-up or
+        a reload, not a reply."""
+        needed = [f"{name}.{part}.j2" for name in TEMPLATES for part in PARTS]
+        for template in dict.fromkeys([*needed, *self.env.list_templates(extensions=["j2"])]):
+            try:
+                self.env.get_template(template)
+            except TemplateSyntaxError as exc:
+                raise ConfigError(f"{exc.filename}:{exc.lineno}: {exc.message}") from None
+            except TemplateNotFound as exc:
+                raise ConfigError(f"template {exc.name} not found") from None
 
     def render(self, name: str, context: dict[str, Any]) -> Rendered:
         subject, text, html = (self.env.get_template(f"{name}.{part}.j2").render(context)

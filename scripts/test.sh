@@ -10,6 +10,7 @@ export MAILBOT_TEST_PG="${MAILBOT_TEST_PG:-postgresql+psycopg://mailbot:mailbot@
 need_apt=()
 command -v pg_ctlcluster >/dev/null || need_apt+=("postgresql-${PG_VERSION}")
 [ -x /usr/sbin/dovecot ] || need_apt+=("dovecot-imapd")
+command -v systemd-analyze >/dev/null || need_apt+=("systemd")  # for verifying the units
 [ -x "/usr/lib/postgresql/${PG_VERSION}/bin/postgres" ] || need_apt+=("postgresql-${PG_VERSION}")
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq

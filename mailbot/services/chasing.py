@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,8 +86,9 @@ class Chasing:
         self.identity = identity
         self.batch = batch
 
-    def tick(self, now: dt.datetime) -> TickReport:
-        """Run every job that is due at `now`; safe to call at any time, any number of times."""
+    def tick(self, now: dt.datetime, stop: threading.Event | None = None) -> TickReport:
+        """Run every job that is due at `now`; safe to call at any time, any number of times.
+        A `stop` request ends it after the batch in hand: the rest is owed at the next run."""
         report = TickReport(now)
         schedule = self.rules.schedule
         today = job_day(self.calendar, now, schedule.daily_at)
@@ -95,7 +97,7 @@ class Chasing:
                                 "London time on working days)")
         else:
             for job in self._jobs(today):
-                self._guarded(job.kind, report, self._run, job, today, now, report)
+                self._guarded(job.kind, report, self._run, job, today, now, report, stop)
             if schedule.window_expiry:
                 self._guarded("window_expiry", report, self._expire_windows, today, now, report)
         self._guarded("weekly_summary", report, self._weekly, now, report)
@@ -152,12 +154,13 @@ class Chasing:
         ]
         return jobs
 
-    def _run(self, job: Job, today: dt.date, now: dt.datetime, report: TickReport) -> None:
+    def _run(self, job: Job, today: dt.date, now: dt.datetime, report: TickReport,
+             stop: threading.Event | None) -> None:
         """Batches of cases, each batch one transaction. If another process queued some of
         the same notices first, its keys win, the batch rolls back, and the next query
         leaves those cases out."""
         conflicts = 0
-        while True:
+        while stop is None or not stop.is_set():
             try:
                 with self.store.transaction() as tx:
                     cases = tx.chase_candidates(job.query, self.batch)

@@ -1,9 +1,14 @@
-"""`mailbot run`: every mailbox in its own thread, plus the outbox sender.
+"""`mailbot run`: every mailbox in its own thread, the outbox sender, and the scheduled jobs.
 
-Each mailbox polls, then waits for mail (IDLE where the server offers it, otherwise the
-polling interval), and on any connection failure reconnects with doubling backoff; one
-mailbox's trouble never stops another. New cases wake the sender at once, so an
-acknowledgement leaves seconds after the resident's message arrived.
+Mailboxes are watched as watch.py describes; new cases wake the sender at once, so an
+acknowledgement leaves seconds after the resident's message arrived. Several daemons may
+share one database: each mailbox is read by one of them at a time, one sends the outbox
+and one runs the jobs at a time, through the named locks of adapters/db/locks.py.
+
+The main thread owns the lifecycle: it tells systemd when it is ready and that it is still
+alive, reloads rules and templates when asked (keeping the old ones if the new ones are
+bad), and on a stop request lets every thread finish the message in hand and exits within
+STOP_SECONDS.
 """
 
 from __future__ import annotations
@@ -15,15 +20,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apscheduler.schedulers.background import BackgroundScheduler
+
 from mailbot.clock import Clock
+from mailbot.domain.workdays import london_date
 from mailbot.services.chasing import Chasing
 from mailbot.services.intake import Intake
-from mailbot.services.outbox import deliver
-from mailbot.services.polling import PollReport, poll_mailbox, record_failure
-from mailbot.services.ports import MailSender, MailSource, SendError, SourceError, Store
+from mailbot.services.outbox import deliver, take_outbox
+from mailbot.services.ports import (
+    Lease,
+    Locks,
+    MailSender,
+    MailSource,
+    NoLocks,
+    SendError,
+    Store,
+)
 from mailbot.services.schedule import start_schedule
+from mailbot.services.watch import MailboxWatch
 
 log = logging.getLogger(__name__)
+STOP_SECONDS = 8.0  # systemd's default stop timeout is 90 s; we promise 10
 
 
 @dataclass(frozen=True)
@@ -32,56 +49,83 @@ class Pacing:
     max_backoff: float
 
 
-def poll_all(sources: list[Callable[[], MailSource]], names: list[str], intake: Intake,
-             store: Store, clock: Clock) -> list[PollReport]:
-    """One pass over every mailbox; a failing one is reported and the rest still polled."""
-    reports = []
-    for name, make in zip(names, sources, strict=True):
-        report = PollReport(name)
-        try:
-            with make() as source:
-                poll_mailbox(source, intake, store, clock, report)
-        except Exception as error:  # one mailbox's trouble, whatever it is, stays its own
-            report.error = f"{error}" if isinstance(error, SourceError) \
-                else f"{type(error).__name__}: {error}"
-            record_failure(store, clock, name, error)
-        reports.append(report)
-    return reports
+@dataclass(frozen=True)
+class Handlers:
+    """What rules and templates are baked into; built again on reload."""
+
+    intake: Intake
+    chasing: Chasing | None = None
+
+
+def _quiet(_state: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class Supervision:
+    """How the daemon is looked after: where fresh handlers come from on reload, and how
+    systemd is told about readiness and liveness (every `watchdog` seconds)."""
+
+    reload: Callable[[], Handlers] | None = None
+    notify: Callable[[str], bool] = _quiet
+    watchdog: float | None = None
 
 
 class Daemon:
-    def __init__(self, sources: dict[str, Callable[[], MailSource]], intake: Intake,
+    def __init__(self, sources: dict[str, Callable[[], MailSource]], handlers: Handlers,
                  store: Store, sender: MailSender, clock: Clock, pacing: Pacing,
-                 stop: threading.Event, chasing: Chasing | None = None) -> None:
+                 stop: threading.Event, supervision: Supervision = Supervision(),
+                 locks: Locks | None = None) -> None:
         self.sources = sources
-        self.intake = intake
+        self.handlers = handlers
         self.store = store
         self.sender = sender
         self.clock = clock
         self.pacing = pacing
         self.stop = stop
+        self.supervision = supervision
+        self.notify = supervision.notify
+        self.locks = locks or NoLocks()
+        self._outbox: Lease | None = None
         self.wake = threading.Event()
-        self.chasing = chasing
+        self.reload_requested = threading.Event()
         self._ticking = threading.Lock()
+        self._scheduler: BackgroundScheduler | None = None
 
     def run(self) -> None:
-        schedule = self.chasing.rules.schedule if self.chasing else None
-        scheduler = start_schedule(self._tick, (schedule.daily_at, schedule.summary_at)) \
-            if schedule else None
+        self._scheduler = self._schedule()
         try:
             self._serve()
         finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=True)  # a tick in hand finishes its transaction
+            if self._scheduler is not None:
+                # A tick in hand sees `stop` and ends after its current batch.
+                self._scheduler.shutdown(wait=True)
+            if self._outbox is not None:
+                self._outbox.release()
+
+    def _schedule(self) -> BackgroundScheduler | None:
+        chasing = self.handlers.chasing
+        if chasing is None:
+            return None
+        schedule = chasing.rules.schedule
+        return start_schedule(self._tick, (schedule.daily_at, schedule.summary_at))
 
     def _tick(self) -> None:
         """The chasing jobs, one run at a time (a run that waits still finds what is owed);
         what they queue wakes the sender."""
-        if self.chasing is None:
-            return
         with self._ticking:
+            chasing = self.handlers.chasing
+            if chasing is None or self.stop.is_set():
+                return
             try:
-                report = self.chasing.tick(self.clock.now())
+                lease = self.locks.try_acquire("jobs")
+                if lease is None:
+                    log.debug("scheduled jobs: another mailbot process is running them")
+                    return
+                try:
+                    report = chasing.tick(self.clock.now(), self.stop)
+                finally:
+                    lease.release()
             except Exception as error:  # the next run tries again; nothing half-done is kept
                 log.error("scheduled jobs: %s: %s", type(error).__name__, error)
                 return
@@ -89,31 +133,88 @@ class Daemon:
             self.wake.set()
         (log.info if report.queued or report.closed else log.debug)("%s", report.summary())
 
+    def reload(self, why: str) -> None:
+        """Rules and templates afresh; if they do not load, the ones in use stay."""
+        self.notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        try:
+            if self.supervision.reload is None:
+                raise RuntimeError("this daemon cannot reload")
+            handlers = self.supervision.reload()
+        except Exception as error:
+            log.error("reload (%s) refused, keeping the rules and templates in use: %s",
+                      why, error)
+        else:
+            old_times = self._times(self.handlers)
+            self.handlers = handlers
+            if self._scheduler is not None and self._times(handlers) != old_times:
+                self._scheduler.shutdown(wait=False)
+                self._scheduler = self._schedule()
+            log.info("reloaded rules and templates (%s)", why)
+        self.notify("READY=1")
+
+    @staticmethod
+    def _times(handlers: Handlers) -> tuple[object, ...]:
+        schedule = handlers.chasing.rules.schedule if handlers.chasing else None
+        return (schedule.daily_at, schedule.summary_at) if schedule else ()
+
     def _serve(self) -> None:
         threads = {name: self._start(name, make) for name, make in self.sources.items()}
+        self.notify(f"READY=1\nSTATUS=watching {len(threads)} mailboxes")
+        year = london_date(self.clock.now()).year
         next_send = 0.0  # deliver whatever is already queued straight away
+        next_ping = 0.0
         while not self.stop.is_set():
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload("SIGHUP")
+            if london_date(self.clock.now()).year != year:
+                year = london_date(self.clock.now()).year
+                self.reload("a new year: bank holidays")
             # Short waits, so a stop request is noticed within a second.
             if self.wake.wait(1.0) or time.monotonic() >= next_send:
                 self.wake.clear()
                 self._send()
                 next_send = time.monotonic() + self.pacing.send_interval
+            if self.supervision.watchdog and time.monotonic() >= next_ping:
+                self.notify("WATCHDOG=1")
+                next_ping = time.monotonic() + self.supervision.watchdog
             for name, thread in threads.items():
                 if not thread.is_alive() and not self.stop.is_set():
                     log.error("mailbox %s: its thread ended; starting it again", name)
                     threads[name] = self._start(name, self.sources[name])
+        self.notify("STOPPING=1")
+        deadline = time.monotonic() + STOP_SECONDS
         for thread in threads.values():
-            thread.join(timeout=15)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _start(self, name: str, make: Callable[[], MailSource]) -> threading.Thread:
-        thread = threading.Thread(target=self._mailbox_loop, args=(name, make),
-                                  name=f"mailbox-{name}", daemon=True)
+        watch = MailboxWatch(name, make, lambda: self.handlers.intake, self.store, self.clock,
+                             self.locks, self.stop, self.wake, self.pacing.max_backoff)
+        thread = threading.Thread(target=watch.run, name=f"mailbox-{name}", daemon=True)
         thread.start()
         return thread
 
+    def _may_send(self) -> bool:
+        """One process sends the outbox. Taking over from one that died, it gives back
+        every claim (they can only be the dead sender's), so its mail goes now."""
+        if self._outbox is not None:
+            if self._outbox.held():
+                return True
+            log.warning("outbox: lost the outbox lock (database connection); will retry")
+            self._outbox.release()
+            self._outbox = None
+        self._outbox = take_outbox(self.store, self.locks)
+        if self._outbox is not None:
+            log.info("outbox: this process sends the outbox")
+        return self._outbox is not None
+
     def _send(self) -> None:
         try:
-            report = asyncio.run(deliver(self.store, self.sender, self.clock))
+            if not self._may_send():
+                return
+            assert self._outbox is not None
+            report = asyncio.run(deliver(self.store, self.sender, self.clock, stop=self.stop,
+                                         entitled=self._outbox.held))
         except (SendError, OSError) as error:
             log.warning("outbox: %s", error)
             return
@@ -122,29 +223,6 @@ class Daemon:
             return
         if report.sent or report.deferred or report.failed:
             log.info("outbox: sent %d, deferred %d, failed %d", len(report.sent),
-                     len(report.deferred), len(report.failed))
-
-    def _mailbox_loop(self, name: str, make: Callable[[], MailSource]) -> None:
-        backoff = 1.0
-        while not self.stop.is_set():
-            try:
-                with make() as source:
-                    backoff = 1.0
-                    while not self.stop.is_set():
-                        report = poll_mailbox(source, self.intake, self.store, self.clock,
-                                              stop=self.stop)
-                        if report.outcomes.get("case") or report.outcomes.get("threaded"):
-                            self.wake.set()
-                        if report.handled:
-                            log.info("%s", report.summary())
-                        source.wait_for_mail(self.stop)
-            except SourceError as error:
-                record_failure(self.store, self.clock, name, error)
-                log.warning("%s; retrying in %.0f s", error, backoff)
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, self.pacing.max_backoff)
-            except Exception as error:  # a bug or a database outage must not end the thread
-                log.error("mailbox %s: %s: %s", name, type(error).__name__, error)
-                record_failure(self.store, self.clock, name, error)
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, self.pacing.max_backoff)
+                     len(report.deferred), len(report.failed),
+                     extra={"sent": len(report.sent), "deferred": len(report.deferred),
+                            "failed": len(report.failed)})

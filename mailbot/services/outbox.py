@@ -8,10 +8,12 @@ recipient's client fold the two); temporary failures back off, permanent ones ar
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbot.clock import Clock
-from mailbot.services.ports import MailSender, SendError, Store
+from mailbot.services.ports import Lease, Locks, MailSender, SendError, Store
 
 MAX_ATTEMPTS = 12
 FIRST_DELAY = dt.timedelta(minutes=1)
@@ -33,17 +35,44 @@ class DeliveryReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
 
 
-async def deliver(store: Store, sender: MailSender, clock: Clock,
-                  batch: int = 200) -> DeliveryReport:
+def take_outbox(store: Store, locks: Locks) -> Lease | None:
+    """The right to send, held by one process at a time. Its new holder gives back every
+    claim: any it did not make was left by a sender that died, and goes now rather than
+    when its lease runs out."""
+    lease = locks.try_acquire("outbox")
+    if lease is not None:
+        try:
+            with store.transaction() as tx:
+                tx.release(None)
+        except Exception:
+            lease.release()
+            raise
+    return lease
+
+
+def _always() -> bool:
+    return True
+
+
+async def deliver(store: Store, sender: MailSender, clock: Clock, batch: int = 200,
+                  stop: threading.Event | None = None,
+                  entitled: Callable[[], bool] = _always) -> DeliveryReport:
+    """Send everything due. A `stop` request, or losing the right to send (`entitled`, the
+    outbox lock), ends it after the item in hand; items claimed but not sent are given
+    back."""
     report = DeliveryReport()
-    while True:
+    while stop is None or not stop.is_set():
         with store.transaction() as tx:
             items = tx.claim_due(clock.now(), batch, CLAIM_LEASE)
         if not items:
             return report
         try:
             async with sender.connect() as session:
-                for item in items:
+                for number, item in enumerate(items):
+                    if (stop is not None and stop.is_set()) or not entitled():
+                        with store.transaction() as tx:
+                            tx.release([i.id for i in items[number:]])
+                        return report
                     try:
                         await session.send(item.envelope_from, item.recipients, item.raw)
                     except SendError as error:
@@ -57,6 +86,7 @@ async def deliver(store: Store, sender: MailSender, clock: Clock,
                 if item.id not in report.sent:
                     _record_failure(store, clock, item.id, item.attempts, down, report)
             return report
+    return report
 
 
 def _record_failure(store: Store, clock: Clock, item_id: int, attempts: int,

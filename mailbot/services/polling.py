@@ -26,12 +26,15 @@ class PollReport:
     outcomes: dict[str, int] = field(default_factory=dict)
     uidvalidity_changed: bool = False
     error: str | None = None
+    busy: bool = False  # another process holds the mailbox
 
     @property
     def handled(self) -> int:
         return sum(self.outcomes.values())
 
     def summary(self) -> str:
+        if self.busy:
+            return f"{self.mailbox}: being read by another mailbot process; left to it"
         counts = ", ".join(f"{n} {k}" for k, n in sorted(self.outcomes.items())) or "nothing new"
         extra = "; UIDVALIDITY changed, folder re-read" if self.uidvalidity_changed else ""
         return f"{self.mailbox}: {counts}{extra}" + (f"; error: {self.error}" if self.error else "")
@@ -67,7 +70,9 @@ def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
             report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
             (quarantined if result.outcome == "quarantined" else done).append(uid)
             log.info("mailbox %s uid %s: %s %s", source.name, uid, result.outcome,
-                     result.reference or "")
+                     result.reference or "", extra={
+                         "mailbox": source.name, "uid": uid, "outcome": result.outcome,
+                         "case": result.reference})
         source.move(done, quarantine=False)
         source.move(quarantined, quarantine=True)
         last_uid = max([last_uid, *done, *quarantined])

@@ -113,6 +113,7 @@ class Transaction(Protocol):
     def claim_due(self, now: dt.datetime, limit: int,
                   lease: dt.timedelta) -> list[QueuedItem]: ...
     def mark_sent(self, item_id: int, at: dt.datetime) -> None: ...
+    def release(self, item_ids: list[int] | None) -> None: ...
     def mark_retry(self, item_id: int, error: str, next_try: dt.datetime) -> None: ...
     def mark_failed(self, item_id: int, error: str) -> None: ...
     def chase_candidates(self, query: ChaseQuery, limit: int) -> list[CaseSnapshot]: ...
@@ -180,3 +181,29 @@ class MailSender(Protocol):
         """An open connection to the relay, or SendError(permanent=False) if it is down."""
         ...
 
+
+
+class Lease(Protocol):
+    def held(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class Locks(Protocol):
+    """Named locks shared by every process on the database (see adapters/db/locks.py)."""
+
+    def try_acquire(self, name: str) -> Lease | None: ...
+
+
+class _Unshared:
+    def held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
+class NoLocks:
+    """For a database no other process uses (tests, a single `mailbot` command)."""
+
+    def try_acquire(self, name: str) -> Lease | None:
+        return _Unshared()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from mailbot.app import App
 from mailbot.clock import FixedClock
-from mailbot.services.daemon import poll_all
 from mailbot.services.outbox import deliver
 from mailbot.services.ports import CaseFilter
+from mailbot.services.watch import poll_all
 from tests.conftest import MAIL, MONDAY_MORNING, Sink
 from tests.imapserver import DovecotServer
 

@@ -190,8 +190,8 @@ def test_the_daemon_runs_the_jobs_at_start_and_sends_what_they_queue(
     reference = open_case(app, at(2026, 11, 23, 10))  # due Mon 7 Dec
     later = App.open(app.settings.path, FixedClock(at(2026, 12, 8, 9)))
     stop = threading.Event()
-    daemon = Daemon({}, later.intake(), later.store, later.sender(), later.clock,
-                    Pacing(send_interval=60, max_backoff=5), stop, later.chasing())
+    daemon = Daemon({}, later.handlers(), later.store, later.sender(), later.clock,
+                    Pacing(send_interval=60, max_backoff=5), stop)
     thread = threading.Thread(target=daemon.run)
     thread.start()
     try:

@@ -9,8 +9,8 @@ import pytest
 
 from mailbot.app import App
 from mailbot.clock import FixedClock
-from mailbot.services.daemon import poll_all
 from mailbot.services.ports import CaseFilter
+from mailbot.services.watch import poll_all
 from tests.conftest import MAIL, MONDAY_MORNING
 from tests.imapserver import DovecotServer
 

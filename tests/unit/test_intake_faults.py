@@ -14,9 +14,9 @@ from mailbot.adapters.parse import parse_message
 from mailbot.clock import FixedClock
 from mailbot.rendering import Renderer
 from mailbot.services.compose import MailIdentity
-from mailbot.services.daemon import poll_all
 from mailbot.services.intake import Intake
 from mailbot.services.ports import StoreUnavailable
+from mailbot.services.watch import poll_all
 from tests.conftest import MAIL
 
 NOW = dt.datetime(2026, 11, 23, 10, tzinfo=dt.UTC)

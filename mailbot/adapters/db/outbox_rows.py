@@ -55,6 +55,17 @@ class OutboxRows:
     def mark_failed(self, item_id: int, error: str) -> None:
         self._finish(item_id, status="failed", last_error=error)
 
+    def release(self, item_ids: list[int] | None) -> None:
+        """Give back claims: those this sender will not use (it is stopping), or, with
+        None, every claim, which only the one holder of the outbox lock may do, as any
+        claim it did not make was left by a sender that has died."""
+        released = update(OutboxRow).where(OutboxRow.status == "queued",
+                                           OutboxRow.claimed_until.is_not(None))
+        if item_ids is not None:
+            released = released.where(OutboxRow.id.in_(item_ids))
+        if item_ids is None or item_ids:
+            self.session.execute(released.values(claimed_until=None))
+
     def mark_bounced(self, item_id: int, reason: str) -> bool:
         """A bounce overrides "sent": the recipient never got it. Only mail that was sent
         can bounce; anything else claiming to be its bounce changes nothing."""

@@ -13,11 +13,13 @@ from mailbot.adapters.db.orm import (
     AttachmentRow,
     CaseRow,
     EventRow,
+    MailboxStateRow,
     MessageRow,
     OutboxRow,
     QuarantineRow,
 )
-from mailbot.domain.workdays import LONDON
+from mailbot.domain.health import Facts, MailboxFacts
+from mailbot.domain.workdays import LONDON, london_date
 from mailbot.services.ports import CaseFilter
 
 
@@ -121,3 +123,33 @@ class ReadModel:
                      "reason": q.reason, "size": q.size, "released_at": _iso(q.released_at),
                      "released_as": q.released_as}
                     for q in session.scalars(query)]
+
+    def health_facts(self, now: dt.datetime,
+                     intervals: dict[str, dt.timedelta]) -> Facts:
+        """A few aggregate queries: cheap enough for a monitor to run every minute."""
+        with self._sessions() as session:
+            states = {row.name: row for row in session.scalars(
+                select(MailboxStateRow).where(MailboxStateRow.name.in_(list(intervals))))}
+            queued = OutboxRow.status == "queued"
+            outbox = {
+                "due": session.scalar(select(func.count()).where(
+                    queued, OutboxRow.next_try <= now)) or 0,
+                "deferred": session.scalar(select(func.count()).where(
+                    queued, OutboxRow.next_try > now)) or 0,
+                **{status: session.scalar(select(func.count()).where(
+                    OutboxRow.status == status)) or 0 for status in ("failed", "sent")},
+            }
+            return Facts(
+                mailboxes=[MailboxFacts(
+                    name, interval, getattr(states.get(name), "last_poll_at", None),
+                    getattr(states.get(name), "last_error", None))
+                    for name, interval in intervals.items()],
+                outbox=outbox,
+                oldest_unsent=session.scalar(select(func.min(OutboxRow.created_at))
+                                             .where(queued)),
+                quarantined=session.scalar(select(func.count()).where(
+                    QuarantineRow.released_at.is_(None))) or 0,
+                overdue_cases=session.scalar(select(func.count()).where(
+                    CaseRow.status == "open",
+                    CaseRow.response_due < london_date(now))) or 0,
+            )

@@ -56,6 +56,18 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    """No config, no network, no root: everything on 127.0.0.1 in a temporary folder."""
+    from mailbot.demo.run import run_demo  # aiosmtpd and the demo servers load only here
+
+    try:
+        run_demo(args.out, args.weeks, sys.stdout)
+    except ConfigError as exc:
+        print(f"mailbot: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def cmd_check(app: App, args: argparse.Namespace) -> int:
     rules = app.rules
     print(f"{app.settings.path}: OK")
@@ -247,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("init", cmd_init, "create a site folder with a config and example rules") \
         .add_argument("directory")
+    p = command("demo", cmd_demo, "see mailbot work in a minute: embedded IMAP and SMTP "
+                "servers on 127.0.0.1, a week of mail, four simulated weeks")
+    p.add_argument("--weeks", type=int, default=4, choices=range(1, 9), metavar="1-8",
+                   help="simulated weeks (default 4)")
+    p.add_argument("--out", type=Path, help="folder for the site and the sent mail "
+                   "(default: a new temporary folder)")
     command("check", cmd_check, "validate the config and rules, and open the database")
     p = command("ingest", cmd_ingest, "file raw RFC 5322 messages as if they had arrived")
     p.add_argument("--mailbox", required=True, help="name of a [[mailboxes]] entry")
@@ -293,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "init":
         return cmd_init(args)
+    if args.command == "demo":
+        return cmd_demo(args)
     try:
         app = App.open(args.config, clock_from_environment())
     except (ConfigError, ValueError) as exc:

@@ -39,6 +39,15 @@ class RawMessage:
         self.uid: int = int(found.group(1)) if found else 0
 
 
+def _close(box: BaseMailBox) -> None:
+    """Log out if the server still listens; close the socket whatever happened (a dead
+    connection cannot log out, and imaplib then leaves its socket open)."""
+    with contextlib.suppress(Exception):
+        box.logout()
+    with contextlib.suppress(Exception):
+        box.client.shutdown()
+
+
 # What a lost connection, a refused login or a server error looks like from imaplib.
 NETWORK_ERRORS = (imaplib.IMAP4.error, ImapToolsError, OSError, EOFError, ssl.SSLError)
 
@@ -54,9 +63,10 @@ class ImapSource:
 
     def __enter__(self) -> ImapSource:
         s = self.settings
+        box: BaseMailBox | None = None
         try:
             if s.security == "tls":
-                box: BaseMailBox = MailBox(s.host, s.port, timeout=TIMEOUT)
+                box = MailBox(s.host, s.port, timeout=TIMEOUT)
             elif s.security == "starttls":
                 box = MailBoxStartTls(s.host, s.port, timeout=TIMEOUT)
             else:
@@ -68,6 +78,8 @@ class ImapSource:
                     box.folder.create(folder)
             box.folder.set(s.folder)
         except NETWORK_ERRORS as exc:
+            if box is not None:
+                _close(box)  # a refused login must not leave the socket open
             raise SourceError(f"mailbox {self.name} ({s.host}:{s.port}): {exc}") from None
         self._box = box
         return self
@@ -76,9 +88,7 @@ class ImapSource:
                  trace: TracebackType | None) -> None:
         box, self._box = self._box, None
         if box is not None:
-            # A dead connection cannot log out cleanly; it is gone anyway.
-            with contextlib.suppress(Exception):
-                box.logout()
+            _close(box)
 
     @property
     def box(self) -> BaseMailBox:

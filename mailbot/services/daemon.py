@@ -41,6 +41,7 @@ from mailbot.services.watch import MailboxWatch
 
 log = logging.getLogger(__name__)
 STOP_SECONDS = 8.0  # systemd's default stop timeout is 90 s; we promise 10
+SENDER_STUCK = 600.0  # seconds in one delivery run before the watchdog lets systemd act
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Daemon:
         self.reload_requested = threading.Event()
         self._ticking = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
+        self._sender_seen = time.monotonic()
 
     def run(self) -> None:
         self._scheduler = self._schedule()
@@ -158,41 +160,57 @@ class Daemon:
         return (schedule.daily_at, schedule.summary_at) if schedule else ()
 
     def _serve(self) -> None:
-        threads = {name: self._start(name, make) for name, make in self.sources.items()}
-        self.notify(f"READY=1\nSTATUS=watching {len(threads)} mailboxes")
+        """The main thread only looks after the others, so it never blocks on a server:
+        a stop is noticed within a second, and the watchdog goes quiet only when the
+        sender is stuck."""
+        targets: dict[str, Callable[[], None]] = {
+            f"mailbox-{name}": self._watch(name, make).run
+            for name, make in self.sources.items()}
+        targets["outbox"] = self._sender
+        threads = {name: self._spawn(name, target) for name, target in targets.items()}
+        self.notify(f"READY=1\nSTATUS=watching {len(self.sources)} mailboxes")
         year = london_date(self.clock.now()).year
-        next_send = 0.0  # deliver whatever is already queued straight away
         next_ping = 0.0
-        while not self.stop.is_set():
+        while not self.stop.wait(1.0):
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
                 self.reload("SIGHUP")
             if london_date(self.clock.now()).year != year:
                 year = london_date(self.clock.now()).year
                 self.reload("a new year: bank holidays")
-            # Short waits, so a stop request is noticed within a second.
-            if self.wake.wait(1.0) or time.monotonic() >= next_send:
-                self.wake.clear()
-                self._send()
-                next_send = time.monotonic() + self.pacing.send_interval
-            if self.supervision.watchdog and time.monotonic() >= next_ping:
+            alive = time.monotonic() - self._sender_seen < SENDER_STUCK
+            if self.supervision.watchdog and alive and time.monotonic() >= next_ping:
                 self.notify("WATCHDOG=1")
                 next_ping = time.monotonic() + self.supervision.watchdog
             for name, thread in threads.items():
                 if not thread.is_alive() and not self.stop.is_set():
-                    log.error("mailbox %s: its thread ended; starting it again", name)
-                    threads[name] = self._start(name, self.sources[name])
+                    log.error("%s: its thread ended; starting it again", name)
+                    threads[name] = self._spawn(name, targets[name])
         self.notify("STOPPING=1")
+        self.wake.set()  # the sender is waiting for work: let it see the stop
         deadline = time.monotonic() + STOP_SECONDS
         for thread in threads.values():
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
-    def _start(self, name: str, make: Callable[[], MailSource]) -> threading.Thread:
-        watch = MailboxWatch(name, make, lambda: self.handlers.intake, self.store, self.clock,
-                             self.locks, self.stop, self.wake, self.pacing.max_backoff)
-        thread = threading.Thread(target=watch.run, name=f"mailbox-{name}", daemon=True)
+    def _watch(self, name: str, make: Callable[[], MailSource]) -> MailboxWatch:
+        return MailboxWatch(name, make, lambda: self.handlers.intake, self.store, self.clock,
+                            self.locks, self.stop, self.wake, self.pacing.max_backoff)
+
+    @staticmethod
+    def _spawn(name: str, target: Callable[[], None]) -> threading.Thread:
+        # Daemon threads: one stuck on a dead server must not keep the process alive.
+        thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         return thread
+
+    def _sender(self) -> None:
+        """Deliver what is queued at once (whatever waited before the start), then whenever
+        a new case wakes it, and every send_interval for retries and other processes' mail."""
+        while not self.stop.is_set():
+            self._sender_seen = time.monotonic()
+            self._send()
+            self.wake.wait(self.pacing.send_interval)
+            self.wake.clear()
 
     def _may_send(self) -> bool:
         """One process sends the outbox. Taking over from one that died, it gives back

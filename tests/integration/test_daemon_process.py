@@ -10,6 +10,7 @@ import json
 import signal
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,3 +135,41 @@ def test_readiness_watchdog_reload_and_json_logs(
     assert "example.net" not in text and "still no decision" not in text
     wait_until(lambda: "STOPPING=1" in told, 5, "STOPPING=1")
     assert sum(state.startswith("RELOADING=1") for state in told) == 2
+
+
+@pytest.fixture
+def silent_relay() -> Iterator[int]:
+    """A relay that accepts the connection and then says nothing, as a hung one does."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    done = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    yield listener.getsockname()[1]
+    done.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_sigterm_while_the_relay_hangs_still_exits_0_within_10_s(
+        imap_site: Path, dovecot: DovecotServer, smtp_sink: Sink, silent_relay: int,
+        tmp_path: Path) -> None:
+    text = imap_site.read_text()
+    assert text.count(f"port = {smtp_sink.port}\n") == 1
+    imap_site.write_text(text.replace(f"port = {smtp_sink.port}\n", f"port = {silent_relay}\n"))
+    dovecot.append_many("feedback", "INBOX", backlog(3))
+    daemon = DaemonProcess(imap_site, tmp_path / "run.log", env=NOW)
+    wait_until(lambda: counts(imap_site)[0] == 3, 30, "the cases")
+    time.sleep(1.0)  # the sender is now waiting for the relay's greeting
+    code, took = daemon.stop(signal.SIGTERM)
+    assert code == 0 and took < 10, daemon.log()
+    assert counts(imap_site) == (3, 0)  # nothing sent, nothing lost: still queued

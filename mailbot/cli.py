@@ -21,10 +21,10 @@ from typing import Any
 from mailbot.app import App
 from mailbot.clock import clock_from_environment
 from mailbot.domain.health import assess
-from mailbot.logs import FORMATS
+from mailbot.logs import FORMATS, redact
 from mailbot.logs import configure as configure_logging
 from mailbot.output import print_json, print_table
-from mailbot.services.outbox import deliver, take_outbox
+from mailbot.services.outbox import Control, deliver
 from mailbot.services.ports import CaseFilter, SendError
 from mailbot.services.watch import poll_all
 from mailbot.site_init import SiteExists, init_site
@@ -147,18 +147,19 @@ def cmd_outbox(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_send(app: App, args: argparse.Namespace) -> int:
-    lease = take_outbox(app.store, app.locks)
+    lease = app.locks.try_acquire("outbox")
     if lease is None:
         print("another mailbot process is sending the outbox; nothing to do")
         return 0
     try:
-        report = asyncio.run(deliver(app.store, app.sender(), app.clock, entitled=lease.held))
+        report = asyncio.run(deliver(app.store, app.sender(), app.clock,
+                                     control=Control(entitled=lease.held)))
     finally:
         lease.release()
     print(f"sent {len(report.sent)}, deferred {len(report.deferred)}, "
           f"failed {len(report.failed)}")
-    for item, error in report.deferred + report.failed:
-        print(f"  outbox {item}: {error}", file=sys.stderr)
+    for item, error in report.deferred + report.failed:  # `outbox` shows the full error
+        print(f"  outbox {item}: {redact(error)}", file=sys.stderr)
     return 1 if report.deferred or report.failed else 0
 
 
@@ -181,7 +182,7 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
     daemon = app.daemon(stop)
 
     def request_stop(signum: int, _frame: object) -> None:
-        log.info("%s: finishing the message in hand", signal.Signals(signum).name)
+        daemon.stop_reason = signal.Signals(signum).name  # no logging in a signal handler
         stop.set()
 
     def request_reload(_signum: int, _frame: object) -> None:

@@ -11,10 +11,27 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from typing import Any
 
 FORMATS = ("text", "json")
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def redact(text: str) -> str:
+    """Errors from relays and servers name the recipient ("550 5.1.1 <a@b>: unknown"); what
+    goes to a log or a journal keeps the code and the reason, never the address."""
+    return _ADDRESS.sub("<address>", text)
+
+
+def _redacted(record: logging.LogRecord) -> bool:
+    """A last guard on every line: whatever an exception or a server put in a message,
+    no address leaves through the log."""
+    message = record.getMessage()
+    if "@" in message:
+        record.msg, record.args = redact(message), None
+    return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,6 +62,7 @@ def configure(level: int, fmt: str | None = None) -> None:
     else:
         stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
         handler.setFormatter(logging.Formatter(f"{stamp}%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_redacted)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -26,6 +26,7 @@ class SmtpSettings:
     username: str | None
     password_env: str | None
     sender: str
+    timeout: int = 60
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def _smtp(table: Table) -> SmtpSettings:
         username=table.string("username", None),
         password_env=table.string("password_env", None),
         sender=table.email("from"),
+        timeout=table.integer("timeout", 60, minimum=1),
     )
     table.finish()
     return smtp

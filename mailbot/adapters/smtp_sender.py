@@ -3,6 +3,7 @@ temporary (try again later) and permanent (mark failed)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,16 +12,23 @@ import aiosmtplib
 from mailbot.services.ports import MailSession, SendError
 from mailbot.settings import SmtpSettings
 
-TIMEOUT = 60.0
+# One message's whole SMTP transaction (MAIL, RCPT..., DATA) may take at most this many
+# times the per-command timeout; the outbox relies on that bound (see outbox.IN_FLIGHT_FACTOR).
+SEND_TIMEOUTS = 3
 
 
 class _Session:
-    def __init__(self, client: aiosmtplib.SMTP) -> None:
+    def __init__(self, client: aiosmtplib.SMTP, timeout: float) -> None:
         self.client = client
+        self.timeout = timeout
 
     async def send(self, envelope_from: str, recipients: tuple[str, ...], raw: bytes) -> None:
         try:
-            errors, _ = await self.client.sendmail(envelope_from, list(recipients), raw)
+            errors, _ = await asyncio.wait_for(
+                self.client.sendmail(envelope_from, list(recipients), raw),
+                SEND_TIMEOUTS * self.timeout)
+        except TimeoutError:
+            raise SendError("SMTP relay did not answer in time", permanent=False) from None
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             raise SendError(f"recipients refused: {exc}",
@@ -39,12 +47,13 @@ class SmtpSender:
     def __init__(self, settings: SmtpSettings, password: str | None) -> None:
         self.settings = settings
         self.password = password
+        self.send_deadline = float(SEND_TIMEOUTS * settings.timeout)
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[MailSession]:
         s = self.settings
         client = aiosmtplib.SMTP(
-            hostname=s.host, port=s.port, timeout=TIMEOUT,
+            hostname=s.host, port=s.port, timeout=s.timeout,
             use_tls=s.security == "tls",
             start_tls=s.security == "starttls",
         )
@@ -56,7 +65,7 @@ class SmtpSender:
             raise SendError(f"cannot reach SMTP relay {s.host}:{s.port}: {exc}",
                             permanent=False) from None
         try:
-            yield _Session(client)
+            yield _Session(client, s.timeout)
         finally:
             try:
                 await client.quit()

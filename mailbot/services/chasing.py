@@ -98,9 +98,10 @@ class Chasing:
         else:
             for job in self._jobs(today):
                 self._guarded(job.kind, report, self._run, job, today, now, report, stop)
-            if schedule.window_expiry:
+            if schedule.window_expiry and not (stop and stop.is_set()):
                 self._guarded("window_expiry", report, self._expire_windows, today, now, report)
-        self._guarded("weekly_summary", report, self._weekly, now, report)
+        if not (stop and stop.is_set()):
+            self._guarded("weekly_summary", report, self._weekly, now, report)
         return report
 
     @staticmethod

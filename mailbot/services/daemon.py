@@ -17,6 +17,7 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from mailbot.clock import Clock
 from mailbot.domain.workdays import london_date
 from mailbot.services.chasing import Chasing
 from mailbot.services.intake import Intake
-from mailbot.services.outbox import deliver, take_outbox
+from mailbot.services.outbox import Control, deliver
 from mailbot.services.ports import (
     Lease,
     Locks,
@@ -41,7 +42,7 @@ from mailbot.services.watch import MailboxWatch
 
 log = logging.getLogger(__name__)
 STOP_SECONDS = 8.0  # systemd's default stop timeout is 90 s; we promise 10
-SENDER_STUCK = 600.0  # seconds in one delivery run before the watchdog lets systemd act
+SENDER_STUCK = 600.0  # seconds on one message before the watchdog lets systemd act
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,12 @@ class Daemon:
         self._outbox: Lease | None = None
         self.wake = threading.Event()
         self.reload_requested = threading.Event()
-        self._ticking = threading.Lock()
+        self.stop_reason = "stop requested"
+        self._tick_due = threading.Event()
         self._scheduler: BackgroundScheduler | None = None
         self._sender_seen = time.monotonic()
+        self._sending = False
+        self.owner = uuid.uuid4().hex  # this process's name on its outbox claims
 
     def run(self) -> None:
         self._scheduler = self._schedule()
@@ -110,27 +114,26 @@ class Daemon:
         if chasing is None:
             return None
         schedule = chasing.rules.schedule
-        return start_schedule(self._tick, (schedule.daily_at, schedule.summary_at))
+        return start_schedule(self._tick_due.set, (schedule.daily_at, schedule.summary_at))
 
     def _tick(self) -> None:
-        """The chasing jobs, one run at a time (a run that waits still finds what is owed);
-        what they queue wakes the sender."""
-        with self._ticking:
-            chasing = self.handlers.chasing
-            if chasing is None or self.stop.is_set():
+        """The chasing jobs, in the jobs thread, so one run at a time here, and one process
+        at a time through the "jobs" lock; what they queue wakes the sender."""
+        chasing = self.handlers.chasing
+        if chasing is None or self.stop.is_set():
+            return
+        try:
+            lease = self.locks.try_acquire("jobs")
+            if lease is None:
+                log.debug("scheduled jobs: another mailbot process is running them")
                 return
             try:
-                lease = self.locks.try_acquire("jobs")
-                if lease is None:
-                    log.debug("scheduled jobs: another mailbot process is running them")
-                    return
-                try:
-                    report = chasing.tick(self.clock.now(), self.stop)
-                finally:
-                    lease.release()
-            except Exception as error:  # the next run tries again; nothing half-done is kept
-                log.error("scheduled jobs: %s: %s", type(error).__name__, error)
-                return
+                report = chasing.tick(self.clock.now(), self.stop)
+            finally:
+                lease.release()
+        except Exception as error:  # the next run tries again; nothing half-done is kept
+            log.error("scheduled jobs: %s: %s", type(error).__name__, error)
+            return
         if report.queued:
             self.wake.set()
         (log.info if report.queued or report.closed else log.debug)("%s", report.summary())
@@ -167,6 +170,7 @@ class Daemon:
             f"mailbox-{name}": self._watch(name, make).run
             for name, make in self.sources.items()}
         targets["outbox"] = self._sender
+        targets["jobs"] = self._jobs
         threads = {name: self._spawn(name, target) for name, target in targets.items()}
         self.notify(f"READY=1\nSTATUS=watching {len(self.sources)} mailboxes")
         year = london_date(self.clock.now()).year
@@ -178,7 +182,7 @@ class Daemon:
             if london_date(self.clock.now()).year != year:
                 year = london_date(self.clock.now()).year
                 self.reload("a new year: bank holidays")
-            alive = time.monotonic() - self._sender_seen < SENDER_STUCK
+            alive = not self._sending or time.monotonic() - self._sender_seen < SENDER_STUCK
             if self.supervision.watchdog and alive and time.monotonic() >= next_ping:
                 self.notify("WATCHDOG=1")
                 next_ping = time.monotonic() + self.supervision.watchdog
@@ -186,6 +190,7 @@ class Daemon:
                 if not thread.is_alive() and not self.stop.is_set():
                     log.error("%s: its thread ended; starting it again", name)
                     threads[name] = self._spawn(name, targets[name])
+        log.info("%s: finishing the message in hand", self.stop_reason)
         self.notify("STOPPING=1")
         self.wake.set()  # the sender is waiting for work: let it see the stop
         deadline = time.monotonic() + STOP_SECONDS
@@ -207,10 +212,25 @@ class Daemon:
         """Deliver what is queued at once (whatever waited before the start), then whenever
         a new case wakes it, and every send_interval for retries and other processes' mail."""
         while not self.stop.is_set():
-            self._sender_seen = time.monotonic()
-            self._send()
+            self._progressed()
+            self._sending = True
+            try:
+                self._send()
+            finally:
+                self._sending = False
             self.wake.wait(self.pacing.send_interval)
             self.wake.clear()
+
+    def _jobs(self) -> None:
+        """The schedule only says when; the jobs run here, in a thread of ours that a stop
+        does not wait for beyond STOP_SECONDS (what a tick did not commit is owed again)."""
+        while not self.stop.is_set():
+            if self._tick_due.wait(1.0):
+                self._tick_due.clear()
+                self._tick()
+
+    def _progressed(self) -> None:
+        self._sender_seen = time.monotonic()
 
     def _may_send(self) -> bool:
         """One process sends the outbox. Taking over from one that died, it gives back
@@ -221,7 +241,7 @@ class Daemon:
             log.warning("outbox: lost the outbox lock (database connection); will retry")
             self._outbox.release()
             self._outbox = None
-        self._outbox = take_outbox(self.store, self.locks)
+        self._outbox = self.locks.try_acquire("outbox")
         if self._outbox is not None:
             log.info("outbox: this process sends the outbox")
         return self._outbox is not None
@@ -231,8 +251,8 @@ class Daemon:
             if not self._may_send():
                 return
             assert self._outbox is not None
-            report = asyncio.run(deliver(self.store, self.sender, self.clock, stop=self.stop,
-                                         entitled=self._outbox.held))
+            control = Control(self.owner, self.stop, self._outbox.held, self._progressed)
+            report = asyncio.run(deliver(self.store, self.sender, self.clock, control=control))
         except (SendError, OSError) as error:
             log.warning("outbox: %s", error)
             return

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbot.clock import Clock
-from mailbot.services.ports import Lease, Locks, MailSender, SendError, Store
+from mailbot.services.ports import MailSender, SendError, Store
 
 MAX_ATTEMPTS = 12
 FIRST_DELAY = dt.timedelta(minutes=1)
 LONGEST_DELAY = dt.timedelta(hours=4)
-# Longer than any batch takes; a sender that dies holding items releases them after this.
+# Longer than any batch takes: the last resort for a claim nobody releases.
 CLAIM_LEASE = dt.timedelta(minutes=15)
+# A message a sender began may still reach the relay until its deadline; twice that
+# covers commit latency and clocks that differ between hosts.
+IN_FLIGHT_FACTOR = 2
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -35,44 +39,58 @@ class DeliveryReport:
     failed: list[tuple[int, str]] = field(default_factory=list)
 
 
-def take_outbox(store: Store, locks: Locks) -> Lease | None:
-    """The right to send, held by one process at a time. Its new holder gives back every
-    claim: any it did not make was left by a sender that died, and goes now rather than
-    when its lease runs out."""
-    lease = locks.try_acquire("outbox")
-    if lease is not None:
-        try:
-            with store.transaction() as tx:
-                tx.release(None)
-        except Exception:
-            lease.release()
-            raise
-    return lease
-
-
 def _always() -> bool:
     return True
 
 
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Control:
+    """How one delivery run is steered: `owner` names this sender on its claims; `stop`
+    and `entitled` (still holding the outbox lock?) end it after the item in hand;
+    `progress` is called after each item, for the watchdog."""
+
+    owner: str = field(default_factory=lambda: uuid.uuid4().hex)
+    stop: threading.Event | None = None
+    entitled: Callable[[], bool] = _always
+    progress: Callable[[], None] = _nothing
+
+    def go_on(self) -> bool:
+        return (self.stop is None or not self.stop.is_set()) and self.entitled()
+
+
 async def deliver(store: Store, sender: MailSender, clock: Clock, batch: int = 200,
-                  stop: threading.Event | None = None,
-                  entitled: Callable[[], bool] = _always) -> DeliveryReport:
-    """Send everything due. A `stop` request, or losing the right to send (`entitled`, the
-    outbox lock), ends it after the item in hand; items claimed but not sent are given
-    back."""
+                  control: Control | None = None) -> DeliveryReport:
+    """Send everything due; items claimed but not sent when the run ends are given back.
+
+    Before each message the claim is confirmed and stamped as in flight, in one
+    conditional UPDATE: a sender whose claim was taken over (it lost the outbox while
+    alive) skips the item instead of sending it a second time. Claims other senders left
+    behind are freed first; one they may still be sending waits until its transaction
+    must be over (twice the relay's deadline).
+    """
+    control = control or Control()
     report = DeliveryReport()
-    while stop is None or not stop.is_set():
+    in_flight = dt.timedelta(seconds=IN_FLIGHT_FACTOR * sender.send_deadline)
+    while control.go_on():
         with store.transaction() as tx:
-            items = tx.claim_due(clock.now(), batch, CLAIM_LEASE)
+            tx.release_stale(control.owner, clock.now(), in_flight)
+            items = tx.claim_due(clock.now(), batch, CLAIM_LEASE, control.owner)
         if not items:
             return report
+        done: set[int] = set()
         try:
             async with sender.connect() as session:
-                for number, item in enumerate(items):
-                    if (stop is not None and stop.is_set()) or not entitled():
-                        with store.transaction() as tx:
-                            tx.release([i.id for i in items[number:]])
-                        return report
+                for item in items:
+                    if not control.go_on():
+                        break
+                    done.add(item.id)
+                    with store.transaction() as tx:
+                        if not tx.begin_send(item.id, control.owner, clock.now(), CLAIM_LEASE):
+                            continue
                     try:
                         await session.send(item.envelope_from, item.recipients, item.raw)
                     except SendError as error:
@@ -81,11 +99,14 @@ async def deliver(store: Store, sender: MailSender, clock: Clock, batch: int = 2
                         with store.transaction() as tx:
                             tx.mark_sent(item.id, clock.now())
                         report.sent.append(item.id)
+                    control.progress()
         except SendError as down:
             for item in items:
-                if item.id not in report.sent:
+                if item.id not in done:
                     _record_failure(store, clock, item.id, item.attempts, down, report)
             return report
+        with store.transaction() as tx:
+            tx.release([i.id for i in items if i.id not in done], control.owner)
     return report
 
 

@@ -20,7 +20,10 @@ from mailbot.services.polling import PollReport, poll_mailbox, record_failure
 from mailbot.services.ports import Lease, Locks, MailSource, NoLocks, SourceError, Store
 
 log = logging.getLogger(__name__)
-STANDBY_SECONDS = 5.0
+STANDBY_SECONDS = 2.0
+# A reader that failed waits longer than a standby's look, so a standby on a host that can
+# reach the server gets the mailbox.
+AFTER_FAILURE = 2.5 * STANDBY_SECONDS
 
 
 def poll_all(sources: list[Callable[[], MailSource]], names: list[str], intake: Intake,
@@ -83,12 +86,16 @@ class MailboxWatch:
                             log.info("%s", report.summary())
                         source.wait_for_mail(self.stop)
             except Exception as error:  # a bug or a database outage must not end the thread
+                if lease is not None:  # a standby that can reach the server may take over
+                    lease.release()
+                    lease = None
+                wait = max(backoff, AFTER_FAILURE)
                 if isinstance(error, SourceError):
-                    log.warning("%s; retrying in %.0f s", error, backoff)
+                    log.warning("%s; retrying in %.0f s", error, wait)
                 else:
                     log.error("mailbox %s: %s: %s", self.name, type(error).__name__, error)
                 record_failure(self.store, self.clock, self.name, error)
-                self.stop.wait(backoff)
+                self.stop.wait(wait)
                 backoff = min(backoff * 2, self.max_backoff)
             finally:
                 if lease is not None:

@@ -48,7 +48,7 @@ def test_healthy_then_each_problem(app: App, capsys: pytest.CaptureFixture[str],
     intake.ingest((MAIL / "garbage_binary.eml").read_bytes(), "feedback")
     polled(app, LATER - dt.timedelta(seconds=30))
     with app.store.transaction() as tx:  # the two emails of the case went out
-        for item in tx.claim_due(LATER, 10, dt.timedelta(minutes=1)):
+        for item in tx.claim_due(LATER, 10, dt.timedelta(minutes=1), "test"):
             tx.mark_sent(item.id, LATER)
 
     code, report = status(site, capsys, monkeypatch, LATER)

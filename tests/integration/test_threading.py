@@ -161,7 +161,7 @@ def test_bounce_that_quotes_nothing_is_traced_by_its_address(app: App) -> None:
     reference, _ = open_case(app)
     item = outbox(app, "routed_case")[0]
     with app.store.transaction() as tx:  # the VERP address is the envelope sender we use
-        claimed = tx.claim_due(MONDAY_MORNING, 10, dt.timedelta(minutes=1))
+        claimed = tx.claim_due(MONDAY_MORNING, 10, dt.timedelta(minutes=1), "test")
         for queued in claimed:
             tx.mark_sent(queued.id, MONDAY_MORNING)
     verp = next(c.envelope_from for c in claimed if c.id == item["id"])

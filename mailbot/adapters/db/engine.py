@@ -7,9 +7,15 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import ArgumentError
 
+CONNECT_TIMEOUT = 10  # seconds
+
 
 class BadDatabaseUrl(ValueError):
     """The configured URL is not one SQLAlchemy can use."""
+
+
+def connect_args(url: str) -> dict[str, Any]:
+    return {"connect_timeout": CONNECT_TIMEOUT} if url.startswith("postgresql") else {}
 
 
 def make_engine(url: str) -> Engine:
@@ -21,7 +27,11 @@ def make_engine(url: str) -> Engine:
     on a snapshot the other has just made stale.
     """
     try:
-        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        # hide_parameters: an error message never quotes a resident's data back to a log.
+        # connect_timeout: an unreachable PostgreSQL fails within seconds, not minutes.
+        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"),
+                               hide_parameters=True,
+                               connect_args=connect_args(url))
     except (ArgumentError, ImportError) as exc:
         raise BadDatabaseUrl(f"not a usable database URL: {exc}") from None
     if engine.dialect.name == "sqlite":

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import os
 import threading
 from pathlib import Path
 from typing import IO
@@ -24,6 +25,7 @@ from typing import IO
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from mailbot.adapters.db.engine import connect_args
 from mailbot.services.ports import Lease
 
 
@@ -86,7 +88,9 @@ class Locks:
     def __init__(self, engine: Engine) -> None:
         self.url = engine.url
         self.dialect = engine.dialect.name
-        self._engine = create_engine(engine.url, poolclass=NullPool) \
+        self._engine = create_engine(
+            engine.url, poolclass=NullPool, hide_parameters=True,
+            connect_args=connect_args(engine.url.render_as_string(hide_password=False))) \
             if self.dialect == "postgresql" else None
 
     def try_acquire(self, name: str) -> Lease | None:
@@ -116,7 +120,10 @@ class Locks:
     @staticmethod
     def _file(database: Path, name: str) -> Lease | None:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
-        handle = (database.parent / f"{database.name}.{safe}.lock").open("ab")
+        # Read-only is enough for flock, so a lock file that root made by running a command
+        # by hand still serves the mailbot user.
+        path = database.parent / f"{database.name}.{safe}.lock"
+        handle = os.fdopen(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o660), "rb")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -139,8 +139,11 @@ class OutboxRow(Base):
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(default=0)
     next_try: Mapped[dt.datetime]
-    # Set while one sender process holds the item; a crashed sender's claim expires.
+    # Set while one sender process (claimed_by) holds the item; a crashed sender's claim
+    # expires. sending_at: the moment that sender began the SMTP transaction.
     claimed_until: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    sending_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[dt.datetime | None]
     __table_args__ = (Index("ix_outbox_status_next", "status", "next_try"),

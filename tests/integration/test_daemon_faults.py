@@ -18,6 +18,7 @@ from mailbot.app import App
 from mailbot.clock import FixedClock
 from mailbot.services import daemon as daemon_module
 from mailbot.services.daemon import Daemon, Handlers, Pacing, Supervision
+from mailbot.services.ports import MailSender
 from tests.conftest import MAIL, MONDAY_MORNING
 
 
@@ -32,12 +33,10 @@ class IdleSender:
         raise AssertionError("nothing is queued")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_an_idle_sender_is_not_a_stuck_sender(app: App, monkeypatch: pytest.MonkeyPatch
-                                               ) -> None:
-    """An idle sender waiting longer than SENDER_STUCK for work is not stuck: the watchdog
-    keeps pinging. Scaled down: SENDER_STUCK 1 s, send_interval 3 s."""
-    monkeypatch.setattr(daemon_module, "SENDER_STUCK", 1.0)
+def longest_silence(app: App, sender: MailSender, send_interval: float,
+                    seconds: float) -> float:
+    """Run the daemon for `seconds` with a 0.2 s watchdog; the longest gap between its
+    keep-alives (from READY to the stop)."""
     told: list[tuple[float, str]] = []
 
     def notify(state: str) -> bool:
@@ -45,20 +44,28 @@ def test_an_idle_sender_is_not_a_stuck_sender(app: App, monkeypatch: pytest.Monk
         return True
 
     stop = threading.Event()
-    daemon = Daemon({}, Handlers(app.intake()), app.store, IdleSender(), app.clock,
-                    Pacing(send_interval=3, max_backoff=5), stop,
+    daemon = Daemon({}, Handlers(app.intake()), app.store, sender, app.clock,
+                    Pacing(send_interval=send_interval, max_backoff=5), stop,
                     Supervision(notify=notify, watchdog=0.2))
     thread = threading.Thread(target=daemon.run)
     thread.start()
-    time.sleep(5.5)
+    time.sleep(seconds)
     stopped = time.monotonic()
     stop.set()
     thread.join(15)
     ready = [at for at, state in told if state.startswith("READY=1")]
     pings = [at for at, state in told if state == "WATCHDOG=1" and at < stopped]
-    moments = [ready[0], *pings, stopped]
-    gaps = [b - a for a, b in itertools.pairwise(moments)]
-    assert max(gaps) < 1.5, f"watchdog went quiet for {max(gaps):.1f} s while idle"
+    return max(b - a for a, b in itertools.pairwise([ready[0], *pings, stopped]))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_idle_sender_is_not_a_stuck_sender(app: App, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """An idle sender waiting longer than SENDER_STUCK for work is not stuck: the watchdog
+    keeps pinging. Scaled down: SENDER_STUCK 1 s, send_interval 3 s."""
+    monkeypatch.setattr(daemon_module, "SENDER_STUCK", 1.0)
+    gap = longest_silence(app, IdleSender(), send_interval=3, seconds=5.5)
+    assert gap < 1.5, f"watchdog went quiet for {gap:.1f} s while idle"
 
 
 class SteadySender:
@@ -88,29 +95,10 @@ def test_a_sender_working_through_a_backlog_is_not_a_stuck_sender(
         raw = (MAIL / "complaint_homelessness_delay.eml").read_bytes().replace(
             b"Message-ID: <", f"Message-ID: <s{number}-".encode(), 1) + f"\n{number}\n".encode()
         app.intake().ingest(raw, "feedback")
-    told: list[tuple[float, str]] = []
-
-    def notify(state: str) -> bool:
-        told.append((time.monotonic(), state))
-        return True
-
     sender = SteadySender()
-    stop = threading.Event()
-    daemon = Daemon({}, Handlers(app.intake()), app.store, sender, app.clock,
-                    Pacing(send_interval=30, max_backoff=5), stop,
-                    Supervision(notify=notify, watchdog=0.2))
-    thread = threading.Thread(target=daemon.run)
-    thread.start()
-    time.sleep(3.5)
-    stopped = time.monotonic()
-    stop.set()
-    thread.join(15)
+    gap = longest_silence(app, sender, send_interval=30, seconds=3.5)
     assert sender.sent >= 6, "the sender was making progress all along"
-    ready = [at for at, state in told if state.startswith("READY=1")]
-    pings = [at for at, state in told if state == "WATCHDOG=1" and at < stopped]
-    moments = [ready[0], *pings, stopped]
-    gaps = [b - a for a, b in itertools.pairwise(moments)]
-    assert max(gaps) < 1.5, f"watchdog went quiet for {max(gaps):.1f} s while sending"
+    assert gap < 1.5, f"watchdog went quiet for {gap:.1f} s while sending"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

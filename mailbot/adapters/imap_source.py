@@ -33,10 +33,19 @@ class RawMessage:
     """What imap-tools yields for a fetch, kept as raw bytes: intake parses it once."""
 
     def __init__(self, fetch_data: list[Any]) -> None:
-        raw, uid_data, _ = MailMessage._get_message_data_parts(fetch_data)
-        found = _UID.search(uid_data)
+        raw, uid_data, rest = MailMessage._get_message_data_parts(fetch_data)
+        # RFC 3501 lets the server put UID after the literal (Exchange and mail.ru do).
+        found = next(filter(None, (_UID.search(part) for part in [uid_data, *rest])), None)
         self.raw: bytes = raw
         self.uid: int = int(found.group(1)) if found else 0
+
+
+def _refresh_capabilities(box: BaseMailBox) -> None:
+    """imaplib keeps the capabilities it was told before login; many servers announce IDLE
+    and MOVE only after it, and without this we would poll instead of IDLE."""
+    typ, data = box.client.capability()
+    if typ == "OK" and data and data[-1]:
+        box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
 
 def _close(box: BaseMailBox) -> None:
@@ -73,6 +82,7 @@ class ImapSource:
                 box = MailBoxUnencrypted(s.host, s.port, timeout=TIMEOUT)
             box.email_message_class = RawMessage  # type: ignore[assignment]
             box.login(s.username or s.address, self.password or "", initial_folder=None)
+            _refresh_capabilities(box)
             for folder in (s.processed_folder, s.quarantine_folder):
                 if not box.folder.exists(folder):
                     box.folder.create(folder)

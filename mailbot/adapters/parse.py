@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage, Message
 from email.headerregistry import BaseHeader, HeaderRegistry
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from functools import lru_cache
 from typing import Any

@@ -128,10 +128,11 @@ class Intake:
                 return IntakeResult("quarantined", None, f"quarantine item {item}: {reason}",
                                     (reason,))
             # Counted for whoever would receive the acknowledgement and for the sender, so a
-            # forged From or Reply-To cannot turn mailbot against someone's inbox.
-            history = SenderHistory(max((tx.acknowledgements_since(a.email, midnight)
-                                         for a in (inbound.contact, inbound.from_) if a),
-                                        default=0))
+            # forged From or Reply-To cannot turn mailbot against someone's inbox (usually
+            # one address, so one count).
+            addresses = {a.email.lower() for a in (inbound.contact, inbound.from_) if a}
+            history = SenderHistory(max((tx.acknowledgements_since(a, midnight)
+                                         for a in addresses), default=0))
             decision = decide(inbound, correlation, history, self.roles.get(mailbox, "feedback"),
                               self.rules, self.calendar, now, self.trusted_authserv_id)
             if decision.new_case is not None:

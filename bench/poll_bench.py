@@ -1,19 +1,25 @@
-"""Poll-to-acknowledgement throughput and IDLE arrival-to-acknowledgement latency,
-against a real Dovecot and an aiosmtpd sink on 127.0.0.1 (run as root, like the tests).
+"""End to end, against a real Dovecot and an SMTP sink on 127.0.0.1 (run as root, like the
+tests): backlog throughput, IDLE arrival-to-acknowledgement latency, peak memory.
 
-    python bench/poll_bench.py [--backlog 5000] [--latency 30] [--postgres ADMIN_URL]
+    python bench/poll_bench.py [--backlog 5000] [--latency 40] [--memory-backlog 20000]
+                               [--postgres ADMIN_URL]
 
-Throughput: a backlog of distinct messages (the labelled classification set, each with its
-own Message-ID and sender) waits in the INBOX; the clock runs from `poll --once` starting
-to the last acknowledgement accepted by the SMTP sink. Latency: `mailbot run` idles on the
-INBOX; messages arrive one at a time and each is timed until its acknowledgement reaches
-the sink (matched by In-Reply-To).
+A backlog of distinct messages (the labelled classification set, each with its own
+Message-ID and sender) waits in the INBOX. Throughput is timed two ways, each from the
+start to the last acknowledgement accepted by the sink: `poll --once` then `send`, one
+after the other; and `mailbot run`, the daemon, whose mailbox thread ingests while its
+main thread sends. Latency: the same daemon, now idling on the INBOX, gets messages one
+at a time, each timed until its acknowledgement reaches the sink (matched by
+In-Reply-To). Each measurement runs in a fresh process on a fresh database, so its peak
+RSS (VmHWM) is mailbot's alone; the sink runs in a process of its own (bench/sink.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import multiprocessing
 import os
 import resource
 import statistics
@@ -21,29 +27,32 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-
-from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest_bench import fresh_postgres  # noqa: E402
+from bench.sink import Sink  # noqa: E402
 from mailbot.app import App  # noqa: E402
 from mailbot.clock import SystemClock  # noqa: E402
 from mailbot.services.outbox import deliver  # noqa: E402
 from mailbot.services.watch import poll_all  # noqa: E402
 from mailbot.site_init import init_site  # noqa: E402
-from tests.conftest import Sink, free_port  # noqa: E402
 from tests.imapserver import DovecotServer  # noqa: E402
 
 SOURCES = sorted((ROOT / "tests/fixtures/classify").glob("*.eml"))
+CHUNK = 1000  # messages written to the Maildir at a time, so the bench holds few
 
 
-def distinct(count: int, tag: str) -> list[tuple[str, bytes]]:
+def distinct(count: int, tag: str) -> Iterator[tuple[str, bytes]]:
     """(Message-ID, raw) pairs: each message from its own sender with its own id."""
     bodies = [p.read_bytes() for p in SOURCES]
-    out = []
     for i in range(count):
         raw = bodies[i % len(bodies)]
         head, _, body = raw.partition(b"\r\n\r\n") if b"\r\n\r\n" in raw \
@@ -53,8 +62,7 @@ def distinct(count: int, tag: str) -> list[tuple[str, bytes]]:
         message_id = f"<{tag}-{i}@bench.example>"
         lines += [f"Message-ID: {message_id}".encode(),
                   f"From: Resident {i} <resident{i}.{tag}@example.com>".encode()]
-        out.append((message_id, b"\r\n".join(lines) + b"\r\n\r\n" + body))
-    return out
+        yield message_id, b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
 def make_site(tmp: Path, db_url: str, imap_port: int, smtp_port: int) -> Path:
@@ -69,78 +77,131 @@ def make_site(tmp: Path, db_url: str, imap_port: int, smtp_port: int) -> Path:
     return config
 
 
-def throughput(app: App, dovecot: DovecotServer, sink: Sink, count: int) -> float:
-    dovecot.append_many("feedback", "INBOX", [raw for _, raw in distinct(count, "tp")])
+def load_backlog(dovecot: DovecotServer, count: int) -> None:
+    messages = (raw for _, raw in distinct(count, "tp"))
+    while chunk := list(islice(messages, CHUNK)):
+        dovecot.append_many("feedback", "INBOX", chunk)
+
+
+def once(app: App, sink: Sink, count: int) -> float:
+    """`mailbot poll --once`, then `mailbot send`: messages per second."""
     sources = app.sources()
-    started = time.perf_counter()
+    started = time.monotonic()
     poll_all(list(sources.values()), list(sources), app.intake(), app.store, app.clock)
-    asyncio.run(deliver(app.store, app.sender(), app.clock, batch=500))
-    elapsed = time.perf_counter() - started
-    acks = sum(1 for _, _, raw in sink.messages if b"Auto-Submitted: auto-replied" in raw)
-    assert acks == count, f"{acks} acknowledgements for {count} messages"
-    return count / elapsed
+    asyncio.run(deliver(app.store, app.sender(), app.clock))
+    return count / (sink.wait_for_acks(count, timeout=60) - started)
 
 
-def latency(app: App, dovecot: DovecotServer, sink: Sink, count: int) -> list[float]:
-    stop = threading.Event()
-    daemon = app.daemon(stop)
-    thread = threading.Thread(target=daemon.run, daemon=True)
-    thread.start()
-    time.sleep(2)
+def latency(dovecot: DovecotServer, sink: Sink, count: int) -> list[float]:
+    """Seconds from each message's arrival to its acknowledgement, the daemon idling."""
     waits = []
-    try:
-        for message_id, raw in distinct(count, "lat"):
-            sent_before = len(sink.messages)
-            started = time.perf_counter()
-            dovecot.append("feedback", "INBOX", raw)
-            needle = f"In-Reply-To: {message_id}".encode()
-            while not any(needle in m[2] for m in sink.messages[sent_before:]):
-                if time.perf_counter() - started > 30:
-                    raise RuntimeError(f"no acknowledgement for {message_id} in 30 s")
-                time.sleep(0.01)
-            waits.append(time.perf_counter() - started)
-            time.sleep(0.2)
-    finally:
-        stop.set()
-        thread.join(timeout=20)
+    for message_id, raw in distinct(count, "lat"):
+        sink.await_reply(message_id)
+        started = time.monotonic()
+        dovecot.append("feedback", "INBOX", raw)
+        while message_id not in sink.seen:
+            if time.monotonic() - started > 30:
+                raise RuntimeError(f"no acknowledgement for {message_id} in 30 s")
+            time.sleep(0.01)
+        waits.append(sink.seen[message_id] - started)
+        time.sleep(0.2)
     return waits
 
 
-def run(db: str, db_url: str, args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as tmp_name:
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM: of its own address space, not its parent's)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+@dataclass
+class Result:
+    rate: float
+    waits: list[float]
+    peak_mb: float
+
+
+def measure(mode: str, db_url: str, backlog: int, samples: int) -> Result:
+    """One measurement in this (fresh) process: mode "once" or "run"."""
+    with tempfile.TemporaryDirectory() as tmp_name, Sink() as sink:
         tmp = Path(tmp_name)
-        sink = Sink("127.0.0.1", free_port())
-        controller = Controller(sink, hostname=sink.host, port=sink.port)
-        controller.start()
+        # As `mailbot run` does: an INFO line per message, here to a file.
+        logging.basicConfig(level=logging.INFO, filename=tmp / "mailbot.log")
         with DovecotServer(tmp / "dovecot") as dovecot:
             for variable in ("MAILBOT_FEEDBACK_PASSWORD", "MAILBOT_SPOC_PASSWORD"):
                 os.environ[variable] = "secret"
             config = make_site(tmp, db_url.replace("{tmp}", str(tmp)), dovecot.port, sink.port)
             app = App.open(config, SystemClock())
-            rate = throughput(app, dovecot, sink, args.backlog)
-            sink.messages.clear()
-            waits = latency(app, dovecot, sink, args.latency) if args.latency else []
+            load_backlog(dovecot, backlog)
+            waits: list[float] = []
+            if mode == "once":
+                rate = once(app, sink, backlog)
+            else:
+                stop = threading.Event()
+                thread = threading.Thread(target=app.daemon(stop).run, daemon=True)
+                started = time.monotonic()
+                thread.start()
+                rate = backlog / (sink.wait_for_acks(backlog, 120 + backlog / 5) - started)
+                try:
+                    waits = latency(dovecot, sink, samples)
+                finally:
+                    stop.set()
+                    thread.join(timeout=20)
             app.close()
-        controller.stop()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Result(rate, waits, peak_rss_mb())
+
+
+def in_fresh_process(mode: str, db_url: str, backlog: int, samples: int = 0) -> Result:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=1) as pool:
+        return pool.submit(measure, mode, db_url, backlog, samples).result()
+
+
+@contextmanager
+def fresh_database(admin_url: str | None) -> Iterator[str]:
+    """A new SQLite file (in the measuring process's directory) or PostgreSQL database."""
+    if admin_url is None:
+        yield "sqlite:///{tmp}/bench.db"
+    else:
+        with fresh_postgres(admin_url) as url:
+            yield url
+
+
+def bench(db: str, admin_url: str | None, args: argparse.Namespace) -> None:
+    with fresh_database(admin_url) as url:
+        sequential = in_fresh_process("once", url, args.backlog)
+    with fresh_database(admin_url) as url:
+        run = in_fresh_process("run", url, args.backlog, args.latency)
+    waits = run.waits
     p50 = statistics.median(waits) if waits else float("nan")
     p95 = statistics.quantiles(waits, n=20)[18] if len(waits) >= 20 else float("nan")
-    print(f"| {db} | {args.backlog} | {rate:.0f} | {len(waits)} | {p50:.2f} | {p95:.2f} | "
-          f"{peak:.0f} |", flush=True)
+    print(f"| {db} | {args.backlog} | {sequential.rate:.0f} | {run.rate:.0f} | {len(waits)} | "
+          f"{p50:.2f} | {p95:.2f} | {max(sequential.peak_mb, run.peak_mb):.0f} |", flush=True)
+    if args.memory_backlog:
+        with fresh_database(admin_url) as url:
+            big = in_fresh_process("run", url, args.memory_backlog)
+        print(f"| {db} | {args.memory_backlog} | | {big.rate:.0f} | | | | {big.peak_mb:.0f} |",
+              flush=True)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backlog", type=int, default=5000)
     parser.add_argument("--latency", type=int, default=30, help="messages timed with IDLE")
+    parser.add_argument("--memory-backlog", type=int, default=0,
+                        help="also drain a backlog this large with `mailbot run`, for peak RSS")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to bench too")
     args = parser.parse_args()
-    print("| database | backlog | poll-to-ack msgs/s | IDLE samples | p50 s | p95 s | "
-          "peak RSS MB |\n|---|---|---|---|---|---|---|", flush=True)
-    run("SQLite (WAL)", "sqlite:///{tmp}/bench.db", args)
+    print("| database | backlog | poll --once, send msgs/s | mailbot run msgs/s | "
+          "IDLE samples | p50 s | p95 s | peak RSS MB |\n|---|---|---|---|---|---|---|---|",
+          flush=True)
+    bench("SQLite (WAL)", None, args)
     if args.postgres:
-        with fresh_postgres(args.postgres) as url:
-            run("PostgreSQL 15", url, args)
+        bench("PostgreSQL 15", args.postgres, args)
     return 0
 
 

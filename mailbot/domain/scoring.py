@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mailbot.domain.rules import Phrase
+from mailbot.domain.rules import Phrase, aligned
 
 
 @dataclass(frozen=True)
@@ -25,8 +25,9 @@ def score(phrases: Iterable[Phrase], text: str, repeats: int = 1) -> Score:
     """
     total, matched = 0, []
     lowered = text.lower()
+    is_aligned = aligned(text, lowered)
     for phrase in phrases:
-        found = phrase.count(text, lowered, repeats)
+        found = phrase.count(text, lowered, repeats, is_aligned)
         if found:
             total += phrase.weight * found
             matched.append(phrase.text if found == 1 else f"{phrase.text} x{found}")

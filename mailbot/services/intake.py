@@ -128,10 +128,11 @@ class Intake:
                 return IntakeResult("quarantined", None, f"quarantine item {item}: {reason}",
                                     (reason,))
             # Counted for whoever would receive the acknowledgement and for the sender, so a
-            # forged From or Reply-To cannot turn mailbot against someone's inbox.
-            history = SenderHistory(max((tx.acknowledgements_since(a.email, midnight)
-                                         for a in (inbound.contact, inbound.from_) if a),
-                                        default=0))
+            # forged From or Reply-To cannot turn mailbot against someone's inbox (usually
+            # one address, so one count).
+            addresses = {a.email.lower() for a in (inbound.contact, inbound.from_) if a}
+            history = SenderHistory(max((tx.acknowledgements_since(a, midnight)
+                                         for a in addresses), default=0))
             decision = decide(inbound, correlation, history, self.roles.get(mailbox, "feedback"),
                               self.rules, self.calendar, now, self.trusted_authserv_id)
             if decision.new_case is not None:
@@ -157,15 +158,16 @@ class Intake:
                                   actor=sender or "unknown"),
                       *decision.events, *stale]
             base = case_context(case, self.rules)
-            for notice in decision.notices:
-                if not notice.to:  # e.g. a letter for a case that has no contact address
+            composed = [compose(notice, base, inbound, case.token, self.identity, self.renderer,
+                                now, self.rules.council.attachment_forward_limit)
+                        if notice.to else None for notice in decision.notices]
+            items = iter(tx.queue_many([(case.id, m) for m in composed if m is not None], now))
+            for notice, mail in zip(decision.notices, composed, strict=True):
+                if mail is None:  # e.g. a letter for a case that has no contact address
                     events.append(EventRecord("not_sent", f"{notice.template}: no recipient"))
-                    continue
-                mail = compose(notice, base, inbound, case.token, self.identity, self.renderer,
-                               now, self.rules.council.attachment_forward_limit)
-                item = tx.queue(case.id, mail, now)
-                events.append(EventRecord(
-                    "queued", f"{notice.template} to {', '.join(mail.recipients)} "
-                              f"(outbox {item})"))
+                else:
+                    events.append(EventRecord(
+                        "queued", f"{notice.template} to {', '.join(mail.recipients)} "
+                                  f"(outbox {next(items)})"))
             tx.add_events(case.id, tuple(events), now)
         return IntakeResult(outcome, case.reference, detail, decision.reasons)

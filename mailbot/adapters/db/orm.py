@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -189,3 +190,11 @@ class ChaseRow(Base):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
     created_at: Mapped[dt.datetime]
     __table_args__ = (Index("ix_chases_case_kind_due", "case_id", "kind", "due_on"),)
+
+
+# The tables themselves, for Core statements where the ORM's overhead shows (intake_rows.py).
+ATTACHMENTS: Table = Base.metadata.tables["attachments"]
+CASES: Table = Base.metadata.tables["cases"]
+EVENTS: Table = Base.metadata.tables["events"]
+MESSAGES: Table = Base.metadata.tables["messages"]
+OUTBOX: Table = Base.metadata.tables["outbox"]

@@ -7,9 +7,10 @@ import datetime as dt
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
-from mailbot.adapters.db.orm import MessageRow, OutboxRow
+from mailbot.adapters.db.orm import OUTBOX, MessageRow, OutboxRow
 from mailbot.services.ports import QueuedItem
 
 _UNCLAIMED: dict[str, Any] = {"claimed_until": None, "claimed_by": None, "sending_at": None}
@@ -70,10 +71,12 @@ class OutboxRows:
         return cast(CursorResult[Any], self.session.execute(stale.values(_UNCLAIMED))).rowcount
 
     def _finish(self, item_id: int, **values: Any) -> None:
-        row = self.session.get_one(OutboxRow, item_id)
+        """One UPDATE (the sender's commit per message sent is on the hot path)."""
         values.setdefault("last_error", None)
-        for key, value in {"attempts": row.attempts + 1, **_UNCLAIMED, **values}.items():
-            setattr(row, key, value)
+        done = self.session.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(
+            attempts=OUTBOX.c.attempts + 1, **{**_UNCLAIMED, **values}))
+        if cast(CursorResult[Any], done).rowcount != 1:
+            raise NoResultFound(f"no outbox item {item_id}")
 
     def mark_sent(self, item_id: int, at: dt.datetime) -> None:
         self._finish(item_id, status="sent", sent_at=at)

@@ -7,101 +7,36 @@ write; `SqlStore` adds the read model (read_model.py) for the CLI and reports.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy import text as sql
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.adapters.db.chase_rows import ChaseRows
 from mailbot.adapters.db.engine import make_engine
+from mailbot.adapters.db.intake_rows import FOLLOW_UP_ACK, IntakeRows
 from mailbot.adapters.db.migrate import migrate
-from mailbot.adapters.db.orm import (
-    AttachmentRow,
-    CaseRow,
-    EventRow,
-    MailboxStateRow,
-    MessageRow,
-    OutboxRow,
-    QuarantineRow,
-)
+from mailbot.adapters.db.orm import CaseRow, MailboxStateRow, MessageRow, OutboxRow, QuarantineRow
 from mailbot.adapters.db.outbox_rows import OutboxRows
 from mailbot.adapters.db.read_model import ReadModel
 from mailbot.domain.correlate import ThreadKeys, ThreadMatches
-from mailbot.domain.model import (
-    Address,
-    CaseSnapshot,
-    EventRecord,
-    Inbound,
-    Kind,
-    NewCase,
-    Ombudsman,
-    OurMessage,
-)
-from mailbot.services.ports import (
-    Conflict,
-    MailboxState,
-    OutboundMail,
-    StoredCase,
-    StoreUnavailable,
-)
-
-FOLLOW_UP_ACK = "follow_up_acknowledgement"
+from mailbot.domain.model import Address, CaseSnapshot, Kind, Ombudsman, OurMessage
+from mailbot.services.ports import Conflict, MailboxState, StoreUnavailable
 
 
-def body_hash(body: str) -> str:
-    return hashlib.sha256(" ".join(body.split()).encode("utf-8")).hexdigest()
-
-ACKNOWLEDGEMENTS = ("acknowledgement", FOLLOW_UP_ACK)
-
-
-class SqlTransaction(OutboxRows, ChaseRows):
+class SqlTransaction(IntakeRows, OutboxRows, ChaseRows):
     """One unit of work; everything added commits together or not at all."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def _lock(self, key: str) -> None:
-        """Serialise transactions about the same thing across processes (PostgreSQL; on
-        SQLite, BEGIN IMMEDIATE already serialises every writer)."""
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            self.session.execute(sql("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                                 {"k": key})
-
-    def find_duplicate(self, inbound: Inbound) -> str | None:
-        """Same bytes, or the same Message-ID, sender and words, is the same message (a copy
-        delivered to two of our mailboxes differs only in its trace headers); a Message-ID
-        we made ourselves is our own mail coming back, never a new case."""
-        sender = inbound.from_.email.lower() if inbound.from_ else ""
-        self._lock(f"message:{inbound.message_id}|{sender}" if inbound.message_id
-                   else f"bytes:{inbound.raw_sha256}")
-        if inbound.message_id:
-            ours = self.session.scalar(select(MessageRow.id).where(
-                MessageRow.message_id == inbound.message_id, MessageRow.direction == "out"))
-            if ours is not None:
-                return f"our own outgoing message {ours}"
-        same_bytes = self.session.scalar(
-            select(MessageRow.id).where(MessageRow.raw_sha256 == inbound.raw_sha256))
-        if same_bytes is not None:
-            return f"same bytes as message {same_bytes}"
-        if inbound.message_id and inbound.from_:
-            same_id = self.session.scalar(
-                select(MessageRow.id).where(
-                    MessageRow.message_id == inbound.message_id,
-                    MessageRow.direction == "in",
-                    func.lower(MessageRow.from_email) == sender,
-                    MessageRow.body_sha256 == body_hash(inbound.text),
-                ).limit(1))
-            if same_id is not None:
-                return f"same Message-ID, sender and words as message {same_id}"
-        return None
-
     def _snapshots(self, rows: list[CaseRow]) -> dict[int, CaseSnapshot]:
         """Cases as the domain sees them: with participants and follow-up state."""
+        if not rows:  # a new message's usual case: no query at all
+            return {}
         ids = [r.id for r in rows]
         acknowledged = set(self.session.scalars(
             select(OutboxRow.case_id).where(OutboxRow.case_id.in_(ids),
@@ -157,11 +92,6 @@ class SqlTransaction(OutboxRows, ChaseRows):
             by_reference={r.reference: snapshots[r.id] for r in by_reference},
         )
 
-    def acknowledgements_since(self, email: str, since: dt.datetime) -> int:
-        return self.session.scalar(select(func.count(OutboxRow.id)).where(
-            OutboxRow.recipient == email.lower(), OutboxRow.created_at >= since,
-            OutboxRow.template.in_(ACKNOWLEDGEMENTS))) or 0
-
     def quarantined_message(self, item_id: int) -> tuple[bytes, str | None] | None:
         row = self.session.get(QuarantineRow, item_id)
         return (row.raw, row.mailbox) if row is not None else None
@@ -188,74 +118,6 @@ class SqlTransaction(OutboxRows, ChaseRows):
                 raise ValueError(f"cases has no column {name}")
             setattr(row, name, value)
 
-    def reference_taken(self, reference: str) -> bool:
-        return self.session.scalar(
-            select(CaseRow.id).where(CaseRow.reference == reference)) is not None
-
-    def add_case(self, case: NewCase, reference: str, token: str) -> StoredCase:
-        row = CaseRow(
-            reference=reference, token=token, kind=case.kind.value, stage=case.stage,
-            status="open", service=case.service, directorate=case.directorate,
-            ombudsman=case.ombudsman.value if case.ombudsman else None,
-            contact_name=case.contact.name if case.contact else "",
-            contact_email=case.contact.email if case.contact else None,
-            subject=case.subject, received_at=case.received_at,
-            acknowledge_due=case.acknowledge_due, acknowledged_on=case.acknowledged_on,
-            response_due=case.response_due, original_due=case.response_due,
-        )
-        self.session.add(row)
-        self.session.flush()
-        return StoredCase(row.id, reference, token)
-
-    def add_inbound(self, case_id: int | None, inbound: Inbound, text: str, mailbox: str,
-                    at: dt.datetime) -> int:
-        row = MessageRow(
-            case_id=case_id, direction="in", mailbox=mailbox, message_id=inbound.message_id,
-            in_reply_to=inbound.in_reply_to, references=list(inbound.references),
-            from_name=inbound.from_.name if inbound.from_ else "",
-            from_email=inbound.from_.email if inbound.from_ else "",
-            to=[a.email for a in (*inbound.to, *inbound.cc)], subject=inbound.subject,
-            text=text, at=at, raw=inbound.raw, raw_sha256=inbound.raw_sha256,
-            body_sha256=body_hash(inbound.text), size=inbound.size,
-        )
-        self.session.add(row)
-        self.session.flush()
-        self.session.add_all(
-            AttachmentRow(message_pk=row.id, filename=a.filename, content_type=a.content_type,
-                          size=a.size, sha256=a.sha256)
-            for a in inbound.attachments)
-        return row.id
-
-    def add_events(self, case_id: int, events: tuple[EventRecord, ...], at: dt.datetime) -> None:
-        self.session.add_all(
-            EventRow(case_id=case_id, at=at, kind=e.kind, actor=e.actor, detail=e.detail)
-            for e in events)
-
-    def queue(self, case_id: int | None, mail: OutboundMail, at: dt.datetime) -> int:
-        """Store the outgoing message and its outbox item; the sender delivers it later."""
-        return self.queue_many([(case_id, mail)], at)[0]
-
-    def queue_many(self, items: list[tuple[int | None, OutboundMail]],
-                   at: dt.datetime) -> list[int]:
-        """Many at once, in two batched inserts: a scheduled run queues thousands."""
-        messages = [MessageRow(
-            case_id=case_id, direction="out", mailbox=None, message_id=mail.message_id,
-            in_reply_to=mail.in_reply_to, references=[], from_name=mail.from_.name,
-            from_email=mail.from_.email, to=list(mail.recipients), subject=mail.subject,
-            text=mail.text, at=at, raw=mail.raw, raw_sha256=mail.sha256,
-            body_sha256=body_hash(mail.text), size=len(mail.raw),
-        ) for case_id, mail in items]
-        self.session.add_all(messages)
-        self.session.flush()
-        outbox = [OutboxRow(message_pk=message.id, case_id=case_id, template=mail.template,
-                            envelope_from=mail.envelope_from, status="queued", attempts=0,
-                            next_try=at, recipient=mail.recipients[0].lower(),
-                            bounce_token=mail.bounce_token, created_at=at)
-                  for message, (case_id, mail) in zip(messages, items, strict=True)]
-        self.session.add_all(outbox)
-        self.session.flush()
-        return [row.id for row in outbox]
-
     def quarantine(self, raw: bytes, sha256: str, mailbox: str | None, reason: str,
                    at: dt.datetime) -> tuple[int, bool]:
         """Keep bytes we cannot handle; the same bytes twice are kept once."""
@@ -268,7 +130,6 @@ class SqlTransaction(OutboxRows, ChaseRows):
         self.session.add(row)
         self.session.flush()
         return row.id, True
-
 
 
 class SqlStore(ReadModel):

@@ -1,0 +1,47 @@
+"""Counting a phrase by trying the regex only where its first letters occur finds exactly
+what scanning the whole text with the regex finds, whatever the text's letters."""
+
+from pathlib import Path
+
+import pytest
+
+from mailbot.adapters.parse import parse_message
+from mailbot.domain.rules import Phrase, Rules, aligned
+from tests.conftest import FIXTURES
+
+CRAFTED = (
+    "Nobody came AGAIN, again and again; not-acceptable!!! NOT acceptable",
+    "ſtill no ſervice: the ſkip was never collected",  # long s folds to s in the regex
+    "İnspection DIDN'T happen, ı waited for the Kelvin-sign Keys",  # dotted I: 2 chars lowered
+    "The council’s “missed bin” — again… £40 fine for fly-tipping",
+    "SEND and ASB and PCN; send someone; asb; Pcn",
+    "repairrepair repair repairs REPAIRED re pair",
+    "",
+)
+
+
+def scanned(phrase: Phrase, text: str, limit: int) -> int:
+    """The reference: the substring pre-check, then the regex over the whole text."""
+    if phrase.needle not in (text if phrase.case_sensitive else text.lower()):
+        return 0
+    return sum(1 for _ in zip(range(limit), phrase.pattern.finditer(text), strict=False))
+
+
+def texts() -> list[str]:
+    mail = sorted((FIXTURES / "classify").glob("*.eml"))[:20] + \
+        sorted((FIXTURES / "corpus").rglob("*.eml"))[:40]
+    return [*CRAFTED, *(parse_message(Path(p).read_bytes()).opening for p in mail)]
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+def test_count_matches_a_full_scan(rules: Rules, limit: int) -> None:
+    phrases = [*(p for kind in rules.kinds.phrases.values() for p in kind),
+               *(p for service in rules.services.values() for p in service.keywords),
+               *rules.routing.landlord_signals, *rules.escalation,
+               *(Phrase.of(t, 1) for t in ("not accept*", "SEND", "re*pair", "*pair", "ſkip",
+                                           "again", "kelvin"))]
+    for text in texts():
+        lowered = text.lower()
+        for phrase in phrases:
+            assert phrase.count(text, lowered, limit, aligned(text, lowered)) == \
+                scanned(phrase, text, limit), (phrase.text, text[:60])

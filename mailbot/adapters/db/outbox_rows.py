@@ -6,12 +6,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, Update, bindparam, or_, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
-from mailbot.adapters.db.orm import OUTBOX, MessageRow, OutboxRow
+from mailbot.adapters.db.orm import MESSAGES, OUTBOX, OutboxRow
 from mailbot.services.ports import QueuedItem
+
+# Built once, like intake's (see intake_rows.py): claiming and marking are per message.
+_o, _m = OUTBOX.c, MESSAGES.c
+_FREE = or_(_o.claimed_until.is_(None), _o.claimed_until <= bindparam("now"))
+_DUE = select(_o.id).where(_o.status == "queued", _o.next_try <= bindparam("now"), _FREE) \
+    .order_by(_o.id).limit(bindparam("limit"))
+_CLAIM = update(OUTBOX).where(_o.id == bindparam("item"), _o.status == "queued", _FREE) \
+    .values(claimed_until=bindparam("until"))
+_CLAIMED = select(_o.id, _o.envelope_from, _m.to, _m.raw, _o.attempts) \
+    .join(MESSAGES, _o.message_pk == _m.id) \
+    .where(_o.id.in_(bindparam("items", expanding=True))).order_by(_o.id)
+_FINISH = update(OUTBOX).where(_o.id == bindparam("item")) \
+    .values(attempts=_o.attempts + 1, claimed_until=None)
+_SENT = _FINISH.values(status="sent", sent_at=bindparam("at"), last_error=None)
+_RETRY = _FINISH.values(last_error=bindparam("error"), next_try=bindparam("retry_at"))
+_FAILED = _FINISH.values(status="failed", last_error=bindparam("error"))
 
 
 class OutboxRows:
@@ -25,37 +41,28 @@ class OutboxRows:
         one wins it, on SQLite and PostgreSQL alike; a claim left by a crashed sender
         expires and the item is sent again, with the same bytes and Message-ID.
         """
-        free = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now)
-        candidates = self.session.scalars(
-            select(OutboxRow.id).where(OutboxRow.status == "queued", OutboxRow.next_try <= now,
-                                       free).order_by(OutboxRow.id).limit(limit)).all()
-        claim = update(OutboxRow).where(OutboxRow.status == "queued", free) \
-            .values(claimed_until=now + lease)
-        claimed = [item for item in candidates if cast(
-            CursorResult[Any], self.session.execute(claim.where(OutboxRow.id == item))
-        ).rowcount == 1]
-        rows = self.session.execute(
-            select(OutboxRow, MessageRow).join(MessageRow, OutboxRow.message_pk == MessageRow.id)
-            .where(OutboxRow.id.in_(claimed)).order_by(OutboxRow.id)).all()
-        return [QueuedItem(o.id, o.envelope_from, tuple(m.to), m.raw, o.attempts)
-                for o, m in rows]
+        candidates = self.session.scalars(_DUE, {"now": now, "limit": limit}).all()
+        claimed = [item for item in candidates if self._changed(
+            _CLAIM, {"item": item, "now": now, "until": now + lease})]
+        rows = self.session.execute(_CLAIMED, {"items": claimed}).all()
+        return [QueuedItem(r.id, r.envelope_from, tuple(r.to), r.raw, r.attempts) for r in rows]
 
-    def _finish(self, item_id: int, **values: Any) -> None:
-        """One UPDATE (the sender's commit per message sent is on the hot path)."""
-        values.setdefault("last_error", None)
-        done = self.session.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(
-            attempts=OUTBOX.c.attempts + 1, claimed_until=None, **values))
-        if cast(CursorResult[Any], done).rowcount != 1:
+    def _changed(self, statement: Update, params: dict[str, Any]) -> bool:
+        """Whether the UPDATE changed its one row."""
+        return cast(CursorResult[Any], self.session.execute(statement, params)).rowcount == 1
+
+    def _finish(self, statement: Update, item_id: int, **params: Any) -> None:
+        if not self._changed(statement, {"item": item_id, **params}):
             raise NoResultFound(f"no outbox item {item_id}")
 
     def mark_sent(self, item_id: int, at: dt.datetime) -> None:
-        self._finish(item_id, status="sent", sent_at=at)
+        self._finish(_SENT, item_id, at=at)
 
     def mark_retry(self, item_id: int, error: str, next_try: dt.datetime) -> None:
-        self._finish(item_id, last_error=error, next_try=next_try)
+        self._finish(_RETRY, item_id, error=error, retry_at=next_try)
 
     def mark_failed(self, item_id: int, error: str) -> None:
-        self._finish(item_id, status="failed", last_error=error)
+        self._finish(_FAILED, item_id, error=error)
 
     def mark_bounced(self, item_id: int, reason: str) -> bool:
         """A bounce overrides "sent": the recipient never got it. Only mail that was sent

@@ -6,14 +6,32 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, Update, bindparam, or_, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
-from mailbot.adapters.db.orm import OUTBOX, MessageRow, OutboxRow
+from mailbot.adapters.db.orm import MESSAGES, OUTBOX, OutboxRow
 from mailbot.services.ports import QueuedItem
 
 _UNCLAIMED: dict[str, Any] = {"claimed_until": None, "claimed_by": None, "sending_at": None}
+# Built once, like intake's (see intake_rows.py): claiming and marking are per message.
+_o, _m = OUTBOX.c, MESSAGES.c
+_FREE = or_(_o.claimed_until.is_(None), _o.claimed_until <= bindparam("now"))
+_DUE = select(_o.id).where(_o.status == "queued", _o.next_try <= bindparam("now"), _FREE) \
+    .order_by(_o.id).limit(bindparam("limit"))
+_CLAIM = update(OUTBOX).where(_o.id == bindparam("item"), _o.status == "queued", _FREE) \
+    .values(claimed_until=bindparam("until"), claimed_by=bindparam("owner"), sending_at=None)
+_BEGIN = update(OUTBOX).where(_o.id == bindparam("item"), _o.status == "queued",
+                              _o.claimed_by == bindparam("owner")) \
+    .values(sending_at=bindparam("now"), claimed_until=bindparam("until"))
+_CLAIMED = select(_o.id, _o.envelope_from, _m.to, _m.raw, _o.attempts) \
+    .join(MESSAGES, _o.message_pk == _m.id) \
+    .where(_o.id.in_(bindparam("items", expanding=True))).order_by(_o.id)
+_FINISH = update(OUTBOX).where(_o.id == bindparam("item")) \
+    .values(attempts=_o.attempts + 1, **_UNCLAIMED)
+_SENT = _FINISH.values(status="sent", sent_at=bindparam("at"), last_error=None)
+_RETRY = _FINISH.values(last_error=bindparam("error"), next_try=bindparam("retry_at"))
+_FAILED = _FINISH.values(status="failed", last_error=bindparam("error"))
 
 
 class OutboxRows:
@@ -28,64 +46,53 @@ class OutboxRows:
         expires (or is released by the next holder of the outbox) and the item is sent
         again, with the same bytes and Message-ID.
         """
-        free = or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now)
-        candidates = self.session.scalars(
-            select(OutboxRow.id).where(OutboxRow.status == "queued", OutboxRow.next_try <= now,
-                                       free).order_by(OutboxRow.id).limit(limit)).all()
-        claim = update(OutboxRow).where(OutboxRow.status == "queued", free) \
-            .values(claimed_until=now + lease, claimed_by=owner, sending_at=None)
-        claimed = [item for item in candidates if cast(
-            CursorResult[Any], self.session.execute(claim.where(OutboxRow.id == item))
-        ).rowcount == 1]
-        rows = self.session.execute(
-            select(OutboxRow, MessageRow).join(MessageRow, OutboxRow.message_pk == MessageRow.id)
-            .where(OutboxRow.id.in_(claimed)).order_by(OutboxRow.id)).all()
-        return [QueuedItem(o.id, o.envelope_from, tuple(m.to), m.raw, o.attempts)
-                for o, m in rows]
+        candidates = self.session.scalars(_DUE, {"now": now, "limit": limit}).all()
+        claimed = [item for item in candidates if self._changed(
+            _CLAIM, {"item": item, "now": now, "until": now + lease, "owner": owner})]
+        rows = self.session.execute(_CLAIMED, {"items": claimed}).all()
+        return [QueuedItem(r.id, r.envelope_from, tuple(r.to), r.raw, r.attempts) for r in rows]
 
     def begin_send(self, item_id: int, owner: str, now: dt.datetime,
                    lease: dt.timedelta) -> bool:
         """Still ours? Then it is in flight from `now`. False if another sender took the
         claim over meanwhile (ours was released as stale): then we must not send it."""
-        started = update(OutboxRow).where(
-            OutboxRow.id == item_id, OutboxRow.status == "queued",
-            OutboxRow.claimed_by == owner).values(sending_at=now, claimed_until=now + lease)
-        return cast(CursorResult[Any], self.session.execute(started)).rowcount == 1
+        return self._changed(_BEGIN, {"item": item_id, "owner": owner, "now": now,
+                                      "until": now + lease})
 
     def release(self, item_ids: list[int], owner: str) -> None:
         """Give back this sender's claims it will not use (it is stopping), so the items go
         at once after a restart instead of when the lease runs out."""
         if item_ids:
-            self.session.execute(update(OutboxRow).where(
-                OutboxRow.id.in_(item_ids), OutboxRow.status == "queued",
-                OutboxRow.claimed_by == owner).values(_UNCLAIMED))
+            self.session.execute(update(OUTBOX).where(
+                _o.id.in_(item_ids), _o.status == "queued", _o.claimed_by == owner)
+                .values(_UNCLAIMED))
 
     def release_stale(self, owner: str, now: dt.datetime, in_flight: dt.timedelta) -> int:
         """Other senders' claims, for the new holder of the outbox: any it did not make
         were left by a sender that died or lost the outbox, and go now, except an item
         that sender may still be sending, which waits until its transaction must be over."""
-        stale = update(OutboxRow).where(
-            OutboxRow.status == "queued", OutboxRow.claimed_until.is_not(None),
-            or_(OutboxRow.claimed_by.is_(None), OutboxRow.claimed_by != owner),
-            or_(OutboxRow.sending_at.is_(None), OutboxRow.sending_at <= now - in_flight))
+        stale = update(OUTBOX).where(
+            _o.status == "queued", _o.claimed_until.is_not(None),
+            or_(_o.claimed_by.is_(None), _o.claimed_by != owner),
+            or_(_o.sending_at.is_(None), _o.sending_at <= now - in_flight))
         return cast(CursorResult[Any], self.session.execute(stale.values(_UNCLAIMED))).rowcount
 
-    def _finish(self, item_id: int, **values: Any) -> None:
-        """One UPDATE (the sender's commit per message sent is on the hot path)."""
-        values.setdefault("last_error", None)
-        done = self.session.execute(update(OUTBOX).where(OUTBOX.c.id == item_id).values(
-            attempts=OUTBOX.c.attempts + 1, **{**_UNCLAIMED, **values}))
-        if cast(CursorResult[Any], done).rowcount != 1:
+    def _changed(self, statement: Update, params: dict[str, Any]) -> bool:
+        """Whether the UPDATE changed its one row."""
+        return cast(CursorResult[Any], self.session.execute(statement, params)).rowcount == 1
+
+    def _finish(self, statement: Update, item_id: int, **params: Any) -> None:
+        if not self._changed(statement, {"item": item_id, **params}):
             raise NoResultFound(f"no outbox item {item_id}")
 
     def mark_sent(self, item_id: int, at: dt.datetime) -> None:
-        self._finish(item_id, status="sent", sent_at=at)
+        self._finish(_SENT, item_id, at=at)
 
     def mark_retry(self, item_id: int, error: str, next_try: dt.datetime) -> None:
-        self._finish(item_id, last_error=error, next_try=next_try)
+        self._finish(_RETRY, item_id, error=error, retry_at=next_try)
 
     def mark_failed(self, item_id: int, error: str) -> None:
-        self._finish(item_id, status="failed", last_error=error)
+        self._finish(_FAILED, item_id, error=error)
 
     def mark_bounced(self, item_id: int, reason: str) -> bool:
         """A bounce overrides "sent": the recipient never got it. Only mail that was sent

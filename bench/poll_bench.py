@@ -148,6 +148,9 @@ def measure(mode: str, db_url: str, backlog: int, samples: int) -> Result:
                 rate = backlog / (sink.wait_for_acks(backlog, 120 + backlog / 5) - started)
                 try:
                     waits = latency(dovecot, sink, samples)
+                except RuntimeError as error:  # say what the daemon was doing
+                    tail = (tmp / "mailbot.log").read_text().splitlines()[-15:]
+                    raise RuntimeError("\n".join([str(error), *tail])) from None
                 finally:
                     stop.set()
                     thread.join(timeout=20)

@@ -2,8 +2,14 @@
 
 In its own process because a relay is never inside mailbot: in-process, the sink's work
 would share mailbot's interpreter lock and its memory would count as mailbot's (it would
-hold every message it accepted). It keeps nothing; for each message it accepts it writes
-one line, `<1 if an acknowledgement else 0> <In-Reply-To or ->`, which `Sink` reads.
+hold every message it accepted). It keeps no messages, only what the benchmark asks
+about, and answers over a pipe when asked, so that watching it costs mailbot's process
+nothing while mail flows:
+
+    acks        ->  <acknowledgements accepted> <time.monotonic() of the last one>
+    seen <id>   ->  <time.monotonic() a reply to <id> was accepted, or ->
+
+(time.monotonic() is the system-wide clock on Linux, so the two processes agree on it.)
 
     python bench/sink.py PORT
 """
@@ -14,7 +20,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -30,77 +35,75 @@ def free_port() -> int:
 
 
 class _Handler:
+    def __init__(self) -> None:
+        self.acks = 0
+        self.last_ack = 0.0
+        self.seen: dict[str, float] = {}
+
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        now = time.monotonic()
         raw: bytes = envelope.original_content  # type: ignore[attr-defined]
         head = raw.partition(b"\r\n\r\n")[0]
+        if ACK in head:
+            self.acks, self.last_ack = self.acks + 1, now
         found = _IN_REPLY_TO.search(head)
-        reply_to = found.group(1).decode("ascii", "replace") if found else "-"
-        sys.stdout.write(f"{int(ACK in head)} {reply_to}\n")
-        sys.stdout.flush()
+        if found:
+            self.seen.setdefault(found.group(1).decode("ascii", "replace"), now)
         return "250 OK"
 
 
 def serve(port: int) -> None:
     from aiosmtpd.controller import Controller
 
-    controller = Controller(_Handler(), hostname="127.0.0.1", port=port)
+    handler = _Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    sys.stdin.read()  # until the benchmark closes our stdin
+    print("ready", flush=True)
+    for line in sys.stdin:  # until the benchmark closes our stdin
+        command, _, argument = line.strip().partition(" ")
+        if command == "acks":
+            print(f"{handler.acks} {handler.last_ack}", flush=True)
+        elif command == "seen":
+            print(handler.seen.get(argument, "-"), flush=True)
     controller.stop()
 
 
 class Sink:
-    """The sink process and what it reported: how many acknowledgements, when the last
-    one arrived, and when each awaited In-Reply-To was first seen (time.monotonic())."""
+    """The sink process, and questions to it."""
 
     def __init__(self) -> None:
         self.host, self.port = "127.0.0.1", free_port()
-        self.acks = 0
-        self.last_ack = 0.0
-        self.seen: dict[str, float] = {}
-        self._awaited: set[str] = set()
-        self._lock = threading.Lock()
         self._proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), str(self.port)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self._proc.stdout is not None
-        if self._proc.stdout.readline().strip() != "ready":
+        if self._ask("") != "ready":
             raise RuntimeError("the SMTP sink did not start")
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            now = time.monotonic()
-            ack, _, reply_to = line.strip().partition(" ")
-            with self._lock:
-                if ack == "1":
-                    self.acks, self.last_ack = self.acks + 1, now
-                if reply_to in self._awaited:
-                    self._awaited.discard(reply_to)
-                    self.seen[reply_to] = now
+    def _ask(self, question: str) -> str:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        if question:
+            self._proc.stdin.write(question + "\n")
+            self._proc.stdin.flush()
+        return self._proc.stdout.readline().strip()
 
-    def await_reply(self, message_id: str) -> None:
-        """Note the time of the first message that answers `message_id`."""
-        with self._lock:
-            self._awaited.add(message_id)
+    def acks(self) -> tuple[int, float]:
+        """How many acknowledgements were accepted, and when the last one was."""
+        count, last = self._ask("acks").split()
+        return int(count), float(last)
+
+    def seen(self, message_id: str) -> float | None:
+        """When a reply to `message_id` was accepted, if it was."""
+        answer = self._ask(f"seen {message_id}")
+        return None if answer == "-" else float(answer)
 
     def wait_for_acks(self, count: int, timeout: float) -> float:
         """The monotonic time of the `count`th acknowledgement; TimeoutError if it is late."""
         deadline = time.monotonic() + timeout
-        while self.acks < count:
+        while (found := self.acks())[0] < count:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.acks} acknowledgements of {count} in {timeout} s")
-            time.sleep(0.01)
-        return self.last_ack
-
-    def reset(self) -> None:
-        with self._lock:
-            self.acks, self.last_ack = 0, 0.0
-            self.seen.clear()
+                raise TimeoutError(f"{found[0]} acknowledgements of {count} in {timeout} s")
+            time.sleep(0.05)
+        return found[1]
 
     def __enter__(self) -> Sink:
         return self
@@ -110,7 +113,6 @@ class Sink:
         assert self._proc.stdin is not None
         self._proc.stdin.close()
         self._proc.wait(timeout=10)
-        self._reader.join(timeout=5)
 
 
 if __name__ == "__main__":

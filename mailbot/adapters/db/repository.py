@@ -7,6 +7,7 @@ write; `SqlStore` adds the read model (read_model.py) for the CLI and reports.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mailbot.adapters.db.chase_rows import ChaseRows
-from mailbot.adapters.db.engine import make_engine
+from mailbot.adapters.db.engine import Checkpointer, make_engine
 from mailbot.adapters.db.intake_rows import FOLLOW_UP_ACK, IntakeRows
 from mailbot.adapters.db.migrate import migrate
 from mailbot.adapters.db.orm import CaseRow, MailboxStateRow, MessageRow, OutboxRow, QuarantineRow
@@ -139,8 +140,14 @@ class SqlStore(ReadModel):
         self.engine = make_engine(url)
         migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._checkpointer = Checkpointer(self.engine) \
+            if self.engine.dialect.name == "sqlite" else None
+        if self._checkpointer is not None:  # a store dropped without close() stops it too
+            weakref.finalize(self, self._checkpointer.stop)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.engine.dispose()
 
     @contextmanager

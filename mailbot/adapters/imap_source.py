@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import io
 import re
 import ssl
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError
@@ -46,6 +47,30 @@ def _refresh_capabilities(box: BaseMailBox) -> None:
     typ, data = box.client.capability()
     if typ == "OK" and data and data[-1]:
         box.client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
+
+
+def _announced(client: imaplib.IMAP4) -> bool:
+    """Whether the server told of new mail in the reply to a command since the pass began.
+
+    imaplib files such news away with the reply; a server that has told us does not tell
+    us again when IDLE starts, so without this look the mail would wait for the polling
+    interval. The news counts once."""
+    news = [client.untagged_responses.pop(kind, None) for kind in ("EXISTS", "RECENT")]
+    return any(news)
+
+
+def _unread(client: imaplib.IMAP4) -> bool:
+    """Whether a response already waits in imaplib's read buffer, where polling the socket
+    cannot see it: a server may send its first IDLE notice in the same packet as the "+"."""
+    sock = client.sock
+    timeout = sock.gettimeout()
+    sock.settimeout(0)
+    try:
+        return bool(cast(io.BufferedReader, client.file).peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    finally:
+        sock.settimeout(timeout)
 
 
 def _close(box: BaseMailBox) -> None:
@@ -87,6 +112,7 @@ class ImapSource:
                 if not box.folder.exists(folder):
                     box.folder.create(folder)
             box.folder.set(s.folder)
+            box.client.untagged_responses.clear()  # SELECT's counts are not news
         except NETWORK_ERRORS as exc:
             if box is not None:
                 _close(box)  # a refused login must not leave the socket open
@@ -118,7 +144,9 @@ class ImapSource:
         return int(status["UIDVALIDITY"])
 
     def pending(self) -> list[int]:
-        """Every message still in the folder: handled ones have been moved out."""
+        """Every message still in the folder: handled ones have been moved out. What the
+        server announced before this search is answered by it."""
+        self.box.client.untagged_responses.clear()
         return sorted(int(u) for u in self._call("SEARCH", lambda: self.box.uids("ALL")))
 
     def fetch(self, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
@@ -138,7 +166,10 @@ class ImapSource:
 
     def wait_for_mail(self, stop: threading.Event) -> None:
         """Until new mail, `stop`, or the polling interval: IDLE where offered, else sleep."""
-        if not (self.settings.idle and "IDLE" in self.box.client.capabilities):
+        client = self.box.client
+        if _announced(client):
+            return
+        if not (self.settings.idle and "IDLE" in client.capabilities):
             stop.wait(self.settings.poll_interval)
             return
         # Even with IDLE, look again every polling interval: a safety net for servers that
@@ -148,7 +179,7 @@ class ImapSource:
         try:
             while not stop.is_set() and time.monotonic() < deadline:
                 started = time.monotonic()
-                if self._call("IDLE", lambda: self.box.idle.poll(timeout=1.0)):
+                if _unread(client) or self._call("IDLE", lambda: self.box.idle.poll(timeout=1.0)):
                     return
                 if time.monotonic() - started < 0.5:
                     # imap-tools answers a closed connection with an empty poll at once.

@@ -32,10 +32,10 @@ def server() -> Iterator[EmbeddedImapServer]:
 
 
 def source(server: EmbeddedImapServer, user: str = "feedback",
-           password: str = PASSWORD) -> ImapSource:
+           password: str = PASSWORD, port: int | None = None) -> ImapSource:
     settings = MailboxSettings(
         name=user, role="feedback", address=f"{user}@council.example", host=server.host,
-        port=server.port, security="none", username=user, password_env=None, folder="INBOX",
+        port=port or server.port, security="none", username=user, password_env=None, folder="INBOX",
         poll_interval=30)
     return ImapSource(settings, password)
 
@@ -118,6 +118,49 @@ def test_idle_wakes_promptly_on_delivery(server: EmbeddedImapServer) -> None:
         assert time.monotonic() - delivered[0] < 1.0
         assert box.pending() == [1]
         thread.join()
+
+
+class JoiningProxy:
+    """Passes one connection through, except that it holds IDLE's "+" back until the
+    server's next line and sends both in one packet, as a server may: the notice is then
+    in the client's read buffer before the client ever polls its socket."""
+
+    def __init__(self, server: EmbeddedImapServer) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.upstream = (server.host, server.port)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        client, _ = self.listener.accept()
+        upstream = socket.create_connection(self.upstream)
+        threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+        self._pump(upstream, client, True)
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket, join: bool) -> None:
+        held = b""
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                data, held = held + data, b""
+                if join and data.endswith(b"+ idling\r\n"):
+                    held = data
+                else:
+                    target.sendall(data)
+        with contextlib.suppress(OSError):
+            target.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_notice_sent_with_idles_continuation_wakes_at_once(
+        server: EmbeddedImapServer) -> None:
+    proxy = JoiningProxy(server)
+    with source(server, port=proxy.port) as box:
+        assert box.pending() == []
+        threading.Timer(0.3, server.deliver, args=("feedback", LF_ONLY)).start()
+        started = time.monotonic()
+        box.wait_for_mail(threading.Event())  # poll_interval is 30 s
+        assert time.monotonic() - started < 1.5
+        assert box.pending() == [1]
 
 
 def test_two_clients_at_once(server: EmbeddedImapServer) -> None:

@@ -3,6 +3,7 @@ a new UIDVALIDITY, IDLE, and a mailbox that fails while the other carries on."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mailbot.adapters.imap_source import ImapSource
 from mailbot.app import App
 from mailbot.cli import main
 from mailbot.clock import FixedClock
@@ -146,3 +148,22 @@ def test_idle_wakes_the_daemon_and_the_ack_goes_out(app: App, dovecot: DovecotSe
     assert not thread.is_alive()
     assert latency < 5, f"acknowledgement took {latency:.1f} s"
     assert len(app.store.cases(CaseFilter())) == 1
+
+
+def test_mail_announced_in_a_reply_is_not_waited_for(app: App, dovecot: DovecotServer) -> None:
+    """Mail that arrives during a pass is announced in the reply to one of its commands,
+    and Dovecot does not announce it again when IDLE starts: the watcher must see that
+    announcement itself instead of idling until the polling interval."""
+    settings = dataclasses.replace(app.settings.mailboxes[0], poll_interval=30)
+    with ImapSource(settings, "secret") as source:
+        assert source.pending() == []
+        dovecot.append("feedback", "INBOX", (MAIL / NAMES[0]).read_bytes())
+        source.uidvalidity()  # STATUS: its reply carries "* 1 EXISTS"
+        started = time.monotonic()
+        source.wait_for_mail(threading.Event())
+        assert time.monotonic() - started < 1.0
+        assert len(source.pending()) == 1
+        stop = threading.Event()
+        threading.Timer(1.0, stop.set).start()
+        source.wait_for_mail(stop)  # the announcement counted once: now it idles
+        assert time.monotonic() - started > 1.0

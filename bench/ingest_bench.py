@@ -22,14 +22,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-
-from mailbot.app import App
-from mailbot.clock import FixedClock, parse_instant
-from mailbot.services.ports import CaseFilter
-from mailbot.site_init import init_site
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mailbot.app import App  # noqa: E402
+from mailbot.clock import FixedClock, parse_instant  # noqa: E402
+from mailbot.services.ports import CaseFilter  # noqa: E402
+from mailbot.site_init import init_site  # noqa: E402
+from tests.scratch_db import scratch_postgres  # noqa: E402
+
 SOURCES = sorted((ROOT / "tests/fixtures/classify").glob("*.eml"))
 
 
@@ -84,21 +85,6 @@ def run(url: str, batch: list[bytes], profile: bool) -> float:
         return len(batch) / elapsed
 
 
-@contextmanager
-def fresh_postgres(admin_url: str) -> Iterator[str]:
-    """A scratch database, dropped afterwards."""
-    name = f"mailbot_bench_{secrets.token_hex(4)}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
@@ -111,7 +97,7 @@ def main() -> int:
         rate = run(f"sqlite:///{tmp}/bench.db", batch, args.profile)
     print(f"| SQLite (WAL) | {len(batch)} | {rate:.0f} |")
     if args.postgres:
-        with fresh_postgres(args.postgres) as url:
+        with scratch_postgres(args.postgres, "mailbot_bench") as url:
             rate = run(url, batch, args.profile)
         print(f"| PostgreSQL 15 | {len(batch)} | {rate:.0f} |")
     return 0

@@ -37,7 +37,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest_bench import fresh_postgres  # noqa: E402
 from bench.sink import Sink  # noqa: E402
 from mailbot.app import App  # noqa: E402
 from mailbot.clock import SystemClock  # noqa: E402
@@ -45,6 +44,7 @@ from mailbot.services.outbox import deliver  # noqa: E402
 from mailbot.services.watch import poll_all  # noqa: E402
 from mailbot.site_init import init_site  # noqa: E402
 from tests.imapserver import DovecotServer  # noqa: E402
+from tests.scratch_db import scratch_postgres  # noqa: E402
 
 SOURCES = sorted((ROOT / "tests/fixtures/classify").glob("*.eml"))
 CHUNK = 1000  # messages written to the Maildir at a time, so the bench holds few
@@ -169,7 +169,7 @@ def fresh_database(admin_url: str | None) -> Iterator[str]:
     if admin_url is None:
         yield "sqlite:///{tmp}/bench.db"
     else:
-        with fresh_postgres(admin_url) as url:
+        with scratch_postgres(admin_url, "mailbot_bench") as url:
             yield url
 
 

@@ -27,11 +27,12 @@ from sqlalchemy import func, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest_bench import bench_site, fresh_postgres, profiled  # noqa: E402
+from bench.ingest_bench import bench_site, profiled  # noqa: E402
 from mailbot.adapters.db.orm import CaseRow, OutboxRow  # noqa: E402
 from mailbot.app import App  # noqa: E402
 from mailbot.clock import FixedClock  # noqa: E402
 from mailbot.domain.workdays import LONDON, add_working_days  # noqa: E402
+from tests.scratch_db import scratch_postgres  # noqa: E402
 
 NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=LONDON)
 NEXT_DAY = NOW + dt.timedelta(days=1)
@@ -100,7 +101,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         run(f"sqlite:///{tmp}/bench.db", args.cases, args.profile, "SQLite (WAL)")
     if args.postgres:
-        with fresh_postgres(args.postgres) as url:
+        with scratch_postgres(args.postgres, "mailbot_bench") as url:
             run(url, args.cases, args.profile, "PostgreSQL 15")
     return 0
 

@@ -28,6 +28,8 @@ for _ in $(seq 1 30); do
 done
 su postgres -c "psql -q -tAc \"SELECT 1 FROM pg_roles WHERE rolname='mailbot'\"" | grep -q 1 \
   || su postgres -c "psql -q -c \"CREATE ROLE mailbot LOGIN PASSWORD 'mailbot' CREATEDB\""
+# Dropping a scratch database WITH (FORCE) ends autovacuum's connection to it too.
+su postgres -c "psql -q -c 'SET client_min_messages = warning; GRANT pg_signal_backend TO mailbot'"
 
 # A virtual environment of our own, so a missing dependency shows here and not in production.
 python3 -m venv .venv

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, text
 
 from mailbot.app import App
 from mailbot.clock import FixedClock
@@ -25,6 +23,7 @@ from mailbot.domain.workdays import Calendar
 from mailbot.rules_files import load_rules
 from mailbot.site_init import DEFAULT_RULES, init_site
 from tests.imapserver import DovecotServer
+from tests.scratch_db import scratch_postgres
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MAIL = FIXTURES / "mail"
@@ -56,15 +55,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def postgresql_url() -> Iterator[str]:
     """A fresh database per test on the real PostgreSQL 15, dropped afterwards."""
-    name = f"mailbot_test_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres(PG_ADMIN_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

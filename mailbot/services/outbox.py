@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbot.clock import Clock
-from mailbot.services.ports import MailSender, SendError, Store
+from mailbot.services.ports import MailSender, SendError, Store, Transaction
 
 MAX_ATTEMPTS = 12
 FIRST_DELAY = dt.timedelta(minutes=1)
@@ -82,6 +82,7 @@ async def deliver(store: Store, sender: MailSender, clock: Clock, batch: int = 2
         if not items:
             return report
         done: set[int] = set()
+        accepted: list[int] = []  # by the relay, and marked sent in the very next commit
         try:
             async with sender.connect() as session:
                 for item in items:
@@ -89,6 +90,7 @@ async def deliver(store: Store, sender: MailSender, clock: Clock, batch: int = 2
                         break
                     done.add(item.id)
                     with store.transaction() as tx:
+                        _mark_sent(tx, clock, accepted, report)
                         if not tx.begin_send(item.id, control.owner, clock.now(), CLAIM_LEASE):
                             continue
                     try:
@@ -96,11 +98,13 @@ async def deliver(store: Store, sender: MailSender, clock: Clock, batch: int = 2
                     except SendError as error:
                         _record_failure(store, clock, item.id, item.attempts, error, report)
                     else:
-                        with store.transaction() as tx:
-                            tx.mark_sent(item.id, clock.now())
-                        report.sent.append(item.id)
+                        accepted.append(item.id)
                     control.progress()
+                with store.transaction() as tx:
+                    _mark_sent(tx, clock, accepted, report)
         except SendError as down:
+            with store.transaction() as tx:
+                _mark_sent(tx, clock, accepted, report)
             for item in items:
                 if item.id not in done:
                     _record_failure(store, clock, item.id, item.attempts, down, report)
@@ -108,6 +112,16 @@ async def deliver(store: Store, sender: MailSender, clock: Clock, batch: int = 2
         with store.transaction() as tx:
             tx.release([i.id for i in items if i.id not in done], control.owner)
     return report
+
+
+def _mark_sent(tx: Transaction, clock: Clock, accepted: list[int],
+               report: DeliveryReport) -> None:
+    """What the relay accepted since the last commit: at most one item, marked in the
+    transaction that confirms the next, so a message costs one commit, not two."""
+    for item_id in accepted:
+        tx.mark_sent(item_id, clock.now())
+        report.sent.append(item_id)
+    accepted.clear()
 
 
 def _record_failure(store: Store, clock: Clock, item_id: int, attempts: int,

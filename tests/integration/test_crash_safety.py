@@ -26,8 +26,9 @@ from tests.daemonproc import DaemonProcess, backlog, wait_until
 from tests.imapserver import DovecotServer
 from tests.integration.test_daemon_process import counts
 
-BACKLOG = 250
+BACKLOG = 400
 KILLS = 8
+SENDING = "outbox: this process sends the outbox"
 SEED = int(os.environ.get("MAILBOT_CRASH_SEED", "20261123"))
 
 
@@ -56,12 +57,15 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(
     kills = 0
     while kills < KILLS and counts(imap_site) != (BACKLOG, BACKLOG):
         daemon = DaemonProcess(imap_site, log)
-        time.sleep(chance.uniform(0.3, 2.5))
+        time.sleep(chance.uniform(0.2, 1.5))
         daemon.kill()  # SIGKILL: no handler runs, nothing is tidied
         kills += 1
     assert kills == KILLS, "the backlog finished before the kills were spent: make it bigger"
+    started = log.read_text(errors="replace").count(SENDING)
     final = DaemonProcess(imap_site, log)
-    try:
+    try:  # up before it is stopped, even if the others finished everything
+        wait_until(lambda: log.read_text(errors="replace").count(SENDING) > started, 30,
+                   "the last daemon to start")
         wait_until(lambda: counts(imap_site) == (BACKLOG, BACKLOG) and not unsent(imap_site),
                    180, "the backlog")
     finally:

@@ -18,6 +18,7 @@ from mailbot.services.ports import MailSource, Store
 
 log = logging.getLogger(__name__)
 BATCH = 50
+FILED = frozenset({"case", "threaded"})  # outcomes that may have queued mail
 
 
 @dataclass
@@ -41,11 +42,13 @@ class PollReport:
 
 
 def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
-                 report: PollReport | None = None,
-                 stop: threading.Event | None = None) -> PollReport:
+                 report: PollReport | None = None, stop: threading.Event | None = None,
+                 wake: threading.Event | None = None) -> PollReport:
     """One pass over a connected mailbox. Raises SourceError if the connection fails;
     everything handled before that is committed and moved, or will be on the next pass.
-    A `stop` request ends the pass after the message in hand, which is then moved."""
+    A `stop` request ends the pass after the message in hand, which is then moved.
+    `wake` is set after each batch that filed mail, so the sender starts on a backlog's
+    acknowledgements while the rest of it is still being read."""
     report = report or PollReport(source.name)
     with store.transaction() as tx:
         state = tx.mailbox_state(source.name)
@@ -63,12 +66,14 @@ def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
         batch = uids[start:start + BATCH]
         done: list[int] = []
         quarantined: list[int] = []
+        filed = False
         for uid, raw in source.fetch(batch):
             if stop is not None and stop.is_set():
                 break
             result = intake.ingest(raw, source.name)
             report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
             (quarantined if result.outcome == "quarantined" else done).append(uid)
+            filed = filed or result.outcome in FILED
             log.info("mailbox %s uid %s: %s %s", source.name, uid, result.outcome,
                      result.reference or "", extra={
                          "mailbox": source.name, "uid": uid, "outcome": result.outcome,
@@ -78,6 +83,8 @@ def poll_mailbox(source: MailSource, intake: Intake, store: Store, clock: Clock,
         last_uid = max([last_uid, *done, *quarantined])
         with store.transaction() as tx:
             tx.save_mailbox_state(source.name, uidvalidity, last_uid, clock.now(), None)
+        if filed and wake is not None:
+            wake.set()
     with store.transaction() as tx:
         tx.save_mailbox_state(source.name, uidvalidity, last_uid, clock.now(), None)
     return report

@@ -79,9 +79,7 @@ class MailboxWatch:
                     backoff = 1.0
                     while not self.stop.is_set() and lease.held():
                         report = poll_mailbox(source, self.intake(), self.store, self.clock,
-                                              stop=self.stop)
-                        if report.outcomes.get("case") or report.outcomes.get("threaded"):
-                            self.wake.set()
+                                              stop=self.stop, wake=self.wake)
                         if report.handled:
                             log.info("%s", report.summary())
                         source.wait_for_mail(self.stop)

@@ -15,6 +15,7 @@ from mailbot.adapters.imap_source import ImapSource
 from mailbot.app import App
 from mailbot.cli import main
 from mailbot.clock import FixedClock
+from mailbot.services.polling import BATCH, poll_mailbox
 from mailbot.services.ports import CaseFilter
 from mailbot.services.watch import poll_all
 from tests.conftest import MAIL, MONDAY_MORNING
@@ -167,3 +168,23 @@ def test_mail_announced_in_a_reply_is_not_waited_for(app: App, dovecot: DovecotS
         threading.Timer(1.0, stop.set).start()
         source.wait_for_mail(stop)  # the announcement counted once: now it idles
         assert time.monotonic() - started > 1.0
+
+
+def test_a_backlog_wakes_the_sender_after_every_batch(app: App, dovecot: DovecotServer) -> None:
+    """After an outage, acknowledgements must start going out while the backlog is being
+    filed, not only once the whole folder has been read."""
+    template = (MAIL / "complaint_homelessness_delay.eml").read_bytes()
+    count = 2 * BATCH + 10
+    dovecot.append_many("feedback", "INBOX", [
+        template.replace(b"Message-ID: <homeless-1@", f"Message-ID: <w{i}-".encode())
+        for i in range(count)])
+    filed_when_woken: list[int] = []
+
+    class Wake(threading.Event):
+        def set(self) -> None:
+            filed_when_woken.append(len(app.store.cases(CaseFilter())))
+            super().set()
+
+    with app.sources()["feedback"]() as source:
+        poll_mailbox(source, app.intake(), app.store, app.clock, wake=Wake())
+    assert filed_when_woken == [BATCH, 2 * BATCH, count]

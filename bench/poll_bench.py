@@ -12,6 +12,10 @@ main thread sends. Latency: the same daemon, now idling on the INBOX, gets messa
 at a time, each timed until its acknowledgement reaches the sink (matched by
 In-Reply-To). Each measurement runs in a fresh process on a fresh database, so its peak
 RSS (VmHWM) is mailbot's alone; the sink runs in a process of its own (bench/sink.py).
+Beside the rates: when the first acknowledgement reached the sink (a backlog must not
+hold every reply back until it is all filed), and the CPU time per message of mailbot's
+process and of the sink's while the daemon drained the backlog: on two cores, with one
+interpreter lock, that CPU is what bounds the rate.
 """
 
 from __future__ import annotations
@@ -83,13 +87,11 @@ def load_backlog(dovecot: DovecotServer, count: int) -> None:
         dovecot.append_many("feedback", "INBOX", chunk)
 
 
-def once(app: App, sink: Sink, count: int) -> float:
-    """`mailbot poll --once`, then `mailbot send`: messages per second."""
+def once(app: App) -> None:
+    """`mailbot poll --once`, then `mailbot send`."""
     sources = app.sources()
-    started = time.monotonic()
     poll_all(list(sources.values()), list(sources), app.intake(), app.store, app.clock)
     asyncio.run(deliver(app.store, app.sender(), app.clock))
-    return count / (sink.wait_for_acks(count, timeout=60) - started)
 
 
 def latency(dovecot: DovecotServer, sink: Sink, count: int) -> list[float]:
@@ -117,11 +119,20 @@ def peak_rss_mb() -> float:
     return int(line.split()[1]) / 1024
 
 
+def cpu_seconds() -> float:
+    """This process's CPU time, user and system (the kernel's share of loopback I/O)."""
+    times = os.times()
+    return times.user + times.system
+
+
 @dataclass
 class Result:
     rate: float
     waits: list[float]
     peak_mb: float
+    first_ack: float  # seconds from the start to the first acknowledgement at the sink
+    cpu_ms: float  # mailbot's CPU per message while draining the backlog
+    sink_ms: float  # the sink's, per message (two mails)
 
 
 def measure(mode: str, db_url: str, backlog: int, samples: int) -> Result:
@@ -137,14 +148,19 @@ def measure(mode: str, db_url: str, backlog: int, samples: int) -> Result:
             app = App.open(config, SystemClock())
             load_backlog(dovecot, backlog)
             waits: list[float] = []
-            if mode == "once":
-                rate = once(app, sink, backlog)
+            stop = threading.Event()
+            thread = threading.Thread(target=app.daemon(stop).run, daemon=True) \
+                if mode == "run" else None
+            started, cpu, sink_cpu = time.monotonic(), cpu_seconds(), sink.cpu_seconds()
+            if thread is None:
+                once(app)
             else:
-                stop = threading.Event()
-                thread = threading.Thread(target=app.daemon(stop).run, daemon=True)
-                started = time.monotonic()
                 thread.start()
-                rate = backlog / (sink.wait_for_acks(backlog, 120 + backlog / 5) - started)
+            finished = sink.wait_for_acks(backlog, 120 + backlog / 5)
+            cpu_ms = 1000 * (cpu_seconds() - cpu) / backlog
+            sink_ms = 1000 * (sink.cpu_seconds() - sink_cpu) / backlog
+            first_ack = sink.acks()[1] - started
+            if thread is not None:
                 try:
                     waits = latency(dovecot, sink, samples)
                 except RuntimeError as error:  # say what the daemon was doing
@@ -154,7 +170,8 @@ def measure(mode: str, db_url: str, backlog: int, samples: int) -> Result:
                     stop.set()
                     thread.join(timeout=20)
             app.close()
-    return Result(rate, waits, peak_rss_mb())
+    return Result(backlog / (finished - started), waits, peak_rss_mb(), first_ack, cpu_ms,
+                  sink_ms)
 
 
 def in_fresh_process(mode: str, db_url: str, backlog: int, samples: int = 0) -> Result:
@@ -181,13 +198,14 @@ def bench(db: str, admin_url: str | None, args: argparse.Namespace) -> None:
     waits = run.waits
     p50 = statistics.median(waits) if waits else float("nan")
     p95 = statistics.quantiles(waits, n=20)[18] if len(waits) >= 20 else float("nan")
-    print(f"| {db} | {args.backlog} | {sequential.rate:.0f} | {run.rate:.0f} | {len(waits)} | "
+    print(f"| {db} | {args.backlog} | {sequential.rate:.0f} | {run.rate:.0f} | "
+          f"{run.first_ack:.1f} | {run.cpu_ms:.1f} | {run.sink_ms:.1f} | {len(waits)} | "
           f"{p50:.2f} | {p95:.2f} | {max(sequential.peak_mb, run.peak_mb):.0f} |", flush=True)
     if args.memory_backlog:
         with fresh_database(admin_url) as url:
             big = in_fresh_process("run", url, args.memory_backlog)
-        print(f"| {db} | {args.memory_backlog} | | {big.rate:.0f} | | | | {big.peak_mb:.0f} |",
-              flush=True)
+        print(f"| {db} | {args.memory_backlog} | | {big.rate:.0f} | {big.first_ack:.1f} | "
+              f"{big.cpu_ms:.1f} | {big.sink_ms:.1f} | | | | {big.peak_mb:.0f} |", flush=True)
 
 
 def main() -> int:
@@ -199,8 +217,8 @@ def main() -> int:
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to bench too")
     args = parser.parse_args()
     print("| database | backlog | poll --once, send msgs/s | mailbot run msgs/s | "
-          "IDLE samples | p50 s | p95 s | peak RSS MB |\n|---|---|---|---|---|---|---|---|",
-          flush=True)
+          "first ack s | mailbot CPU ms/msg | sink CPU ms/msg | IDLE samples | p50 s | "
+          "p95 s | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|", flush=True)
     bench("SQLite (WAL)", None, args)
     if args.postgres:
         bench("PostgreSQL 15", args.postgres, args)

@@ -6,7 +6,8 @@ hold every message it accepted). It keeps no messages, only what the benchmark a
 about, and answers over a pipe when asked, so that watching it costs mailbot's process
 nothing while mail flows:
 
-    acks        ->  <acknowledgements accepted> <time.monotonic() of the last one>
+    acks        ->  <acknowledgements accepted> <time.monotonic() of the first one>
+                    <time.monotonic() of the last one>
     seen <id>   ->  <time.monotonic() a reply to <id> was accepted, or ->
 
 (time.monotonic() is the system-wide clock on Linux, so the two processes agree on it.)
@@ -16,6 +17,7 @@ nothing while mail flows:
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -37,7 +39,7 @@ def free_port() -> int:
 class _Handler:
     def __init__(self) -> None:
         self.acks = 0
-        self.last_ack = 0.0
+        self.first_ack = self.last_ack = 0.0
         self.seen: dict[str, float] = {}
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
@@ -46,6 +48,7 @@ class _Handler:
         head = raw.partition(b"\r\n\r\n")[0]
         if ACK in head:
             self.acks, self.last_ack = self.acks + 1, now
+            self.first_ack = self.first_ack or now
         found = _IN_REPLY_TO.search(head)
         if found:
             self.seen.setdefault(found.group(1).decode("ascii", "replace"), now)
@@ -62,7 +65,7 @@ def serve(port: int) -> None:
     for line in sys.stdin:  # until the benchmark closes our stdin
         command, _, argument = line.strip().partition(" ")
         if command == "acks":
-            print(f"{handler.acks} {handler.last_ack}", flush=True)
+            print(f"{handler.acks} {handler.first_ack} {handler.last_ack}", flush=True)
         elif command == "seen":
             print(handler.seen.get(argument, "-"), flush=True)
     controller.stop()
@@ -86,10 +89,15 @@ class Sink:
             self._proc.stdin.flush()
         return self._proc.stdout.readline().strip()
 
-    def acks(self) -> tuple[int, float]:
-        """How many acknowledgements were accepted, and when the last one was."""
-        count, last = self._ask("acks").split()
-        return int(count), float(last)
+    def acks(self) -> tuple[int, float, float]:
+        """How many acknowledgements were accepted, when the first and the last one were."""
+        count, first, last = self._ask("acks").split()
+        return int(count), float(first), float(last)
+
+    def cpu_seconds(self) -> float:
+        """The sink process's CPU time so far (user and system; Linux)."""
+        fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def seen(self, message_id: str) -> float | None:
         """When a reply to `message_id` was accepted, if it was."""
@@ -103,7 +111,7 @@ class Sink:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{found[0]} acknowledgements of {count} in {timeout} s")
             time.sleep(0.05)
-        return found[1]
+        return found[2]
 
     def __enter__(self) -> Sink:
         return self

@@ -18,7 +18,8 @@ from mailbot.domain.model import Address, Attachment, CaseSnapshot, Inbound, New
 from mailbot.domain.reference import make_token
 from mailbot.domain.rules import Rules
 from mailbot.domain.workdays import london_date
-from mailbot.rendering import Envelope, Renderer, build_message
+from mailbot.mime import Envelope, build_message
+from mailbot.rendering import Renderer
 from mailbot.services.ports import OutboundMail, StoredCase
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from mailbot.domain.model import Address, Kind, NewCase, Ombudsman
 from mailbot.domain.rules import Rules
-from mailbot.rendering import TEMPLATES, Envelope, Renderer, build_message, long_date
+from mailbot.mime import Envelope, build_message
+from mailbot.rendering import TEMPLATES, Renderer, long_date
 from mailbot.services.compose import case_context, salutation, snapshot_of
 from mailbot.services.ports import StoredCase
 from mailbot.tomlcheck import ConfigError

@@ -112,8 +112,14 @@ def _attachment_part(attachment: Attachment) -> _Part:
              ("Content-Disposition", str(disposition["Content-Disposition"]))], encoded)
 
 
+def _header(name: str, value: str | Header) -> str:
+    if isinstance(value, Header):  # as compat32 folds a Header object
+        return f"{name}: {value.encode(linesep=CRLF, maxlinelen=WIRE.max_line_length)}{CRLF}"
+    return WIRE.fold_binary(name, value).decode("ascii")
+
+
 def _headers(headers: _Headers) -> str:
-    return "".join(WIRE.fold_binary(name, value).decode("ascii") for name, value in headers)
+    return "".join(_header(name, value) for name, value in headers)
 
 
 def _multipart(subtype: str, parts: list[_Part], outer: _Headers) -> _Part:

@@ -8,10 +8,10 @@ import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import case, exists, func, insert, or_, select, update
-from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from mailbot.adapters.db.orm import CaseRow, ChaseRow, EventRow, OutboxRow
+from mailbot.adapters.db.rows import Rows
 from mailbot.domain.model import CaseSnapshot
 from mailbot.domain.summary import Counts, OpenCase
 from mailbot.services.ports import ChaseQuery
@@ -19,8 +19,7 @@ from mailbot.services.ports import ChaseQuery
 OPEN = "open"
 
 
-class ChaseRows:
-    session: Session
+class ChaseRows(Rows):
     _snapshots: Callable[[list[CaseRow]], dict[int, CaseSnapshot]]
 
     def chase_candidates(self, query: ChaseQuery, limit: int) -> list[CaseSnapshot]:

@@ -3,8 +3,8 @@
 Intake is the hot path: a backlog is filed at the speed of these few statements. Through
 the ORM each object cost a unit-of-work flush and each query an ORM compile, most of the
 database time per message, so here rows go in as plain INSERTs and lookups are plain
-SELECTs of one column. Part of the one transaction object services use (repository.py);
-nothing here is held in the session, so a long run's sessions stay small.
+SELECTs of one column, on the transaction's connection (rows.py). Part of the one
+transaction object services use (repository.py).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import datetime as dt
 import hashlib
 
 from sqlalchemy import and_, bindparam, func, insert, or_, select, text
-from sqlalchemy.orm import Session
 
 from mailbot.adapters.db.orm import ATTACHMENTS, CASES, EVENTS, MESSAGES, OUTBOX
+from mailbot.adapters.db.rows import Rows
 from mailbot.domain.model import EventRecord, Inbound, NewCase
 from mailbot.services.ports import OutboundMail, StoredCase
 
@@ -48,14 +48,13 @@ def body_hash(body: str) -> str:
     return hashlib.sha256(" ".join(body.split()).encode("utf-8")).hexdigest()
 
 
-class IntakeRows:
-    session: Session
+class IntakeRows(Rows):
 
     def _lock(self, key: str) -> None:
         """Serialise transactions about the same thing across processes (PostgreSQL; on
         SQLite, BEGIN IMMEDIATE already serialises every writer)."""
         if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
-            self.session.execute(_ADVISORY_LOCK, {"k": key})
+            self.execute(_ADVISORY_LOCK, {"k": key})
 
     def find_duplicate(self, inbound: Inbound) -> str | None:
         """Same bytes, or the same Message-ID, sender and words, is the same message (a copy
@@ -65,7 +64,7 @@ class IntakeRows:
         self._lock(f"message:{inbound.message_id}|{sender}" if inbound.message_id
                    else f"bytes:{inbound.raw_sha256}")
         mid, sha = inbound.message_id, inbound.raw_sha256
-        rows = self.session.execute(_SAME_MESSAGE, {  # one query for the three questions
+        rows = self.execute(_SAME_MESSAGE, {  # one query for the three questions
             "sender": sender, "body_sha256": body_hash(inbound.text), "sha": sha, "mid": mid,
         }).all()
         for row in rows:
@@ -80,14 +79,14 @@ class IntakeRows:
         return None
 
     def acknowledgements_since(self, email: str, since: dt.datetime) -> int:
-        return self.session.scalar(_ACKNOWLEDGEMENTS_SINCE,
-                                   {"email": email.lower(), "since": since}) or 0
+        return self.execute(_ACKNOWLEDGEMENTS_SINCE,
+                            {"email": email.lower(), "since": since}).scalar() or 0
 
     def reference_taken(self, reference: str) -> bool:
-        return self.session.scalar(_REFERENCE, {"reference": reference}) is not None
+        return self.execute(_REFERENCE, {"reference": reference}).first() is not None
 
     def add_case(self, case: NewCase, reference: str, token: str) -> StoredCase:
-        case_id = self.session.execute(_ADD_CASE, dict(
+        case_id = self.execute(_ADD_CASE, dict(
             reference=reference, token=token, kind=case.kind.value, stage=case.stage,
             status="open", service=case.service, directorate=case.directorate,
             ombudsman=case.ombudsman.value if case.ombudsman else None,
@@ -101,7 +100,7 @@ class IntakeRows:
 
     def add_inbound(self, case_id: int | None, inbound: Inbound, text: str, mailbox: str,
                     at: dt.datetime) -> int:
-        message_id: int = self.session.execute(_ADD_MESSAGE, dict(
+        message_id: int = self.execute(_ADD_MESSAGE, dict(
             case_id=case_id, direction="in", mailbox=mailbox, message_id=inbound.message_id,
             in_reply_to=inbound.in_reply_to, references=list(inbound.references),
             from_name=inbound.from_.name if inbound.from_ else "",
@@ -111,14 +110,14 @@ class IntakeRows:
             body_sha256=body_hash(inbound.text), size=inbound.size,
         )).scalar_one()
         if inbound.attachments:
-            self.session.execute(_ADD_ATTACHMENTS, [dict(
+            self.execute(_ADD_ATTACHMENTS, [dict(
                 message_pk=message_id, filename=a.filename, content_type=a.content_type,
                 size=a.size, sha256=a.sha256) for a in inbound.attachments])
         return message_id
 
     def add_events(self, case_id: int, events: tuple[EventRecord, ...], at: dt.datetime) -> None:
         if events:
-            self.session.execute(_ADD_EVENTS, [dict(
+            self.execute(_ADD_EVENTS, [dict(
                 case_id=case_id, at=at, kind=e.kind, actor=e.actor, detail=e.detail)
                 for e in events])
 
@@ -131,14 +130,14 @@ class IntakeRows:
         """Many at once, in two batched inserts: a scheduled run queues thousands."""
         if not items:
             return []
-        messages = self.session.execute(_ADD_MESSAGES, [dict(
+        messages = self.execute(_ADD_MESSAGES, [dict(
             case_id=case_id, direction="out", mailbox=None, message_id=mail.message_id,
             in_reply_to=mail.in_reply_to, references=[], from_name=mail.from_.name,
             from_email=mail.from_.email, to=list(mail.recipients), subject=mail.subject,
             text=mail.text, at=at, raw=mail.raw, raw_sha256=mail.sha256,
             body_sha256=body_hash(mail.text), size=len(mail.raw),
         ) for case_id, mail in items]).scalars().all()
-        return list(self.session.execute(_ADD_OUTBOX, [dict(
+        return list(self.execute(_ADD_OUTBOX, [dict(
             message_pk=message_pk, case_id=case_id, template=mail.template,
             envelope_from=mail.envelope_from, status="queued", attempts=0, next_try=at,
             recipient=mail.recipients[0].lower(), bounce_token=mail.bounce_token,

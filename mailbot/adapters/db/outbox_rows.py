@@ -4,13 +4,13 @@ bounced. Part of the one transaction object services use (see repository.py)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Update, bindparam, or_, select, update
+from sqlalchemy import Update, bindparam, or_, select, update
 from sqlalchemy.exc import NoResultFound
-from sqlalchemy.orm import Session
 
 from mailbot.adapters.db.orm import MESSAGES, OUTBOX, OutboxRow
+from mailbot.adapters.db.rows import Rows
 from mailbot.services.ports import QueuedItem
 
 _UNCLAIMED: dict[str, Any] = {"claimed_until": None, "claimed_by": None, "sending_at": None}
@@ -34,8 +34,7 @@ _RETRY = _FINISH.values(last_error=bindparam("error"), next_try=bindparam("retry
 _FAILED = _FINISH.values(status="failed", last_error=bindparam("error"))
 
 
-class OutboxRows:
-    session: Session
+class OutboxRows(Rows):
 
     def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta,
                   owner: str) -> list[QueuedItem]:
@@ -46,10 +45,10 @@ class OutboxRows:
         expires (or is released by the next holder of the outbox) and the item is sent
         again, with the same bytes and Message-ID.
         """
-        candidates = self.session.scalars(_DUE, {"now": now, "limit": limit}).all()
+        candidates = self.execute(_DUE, {"now": now, "limit": limit}).scalars().all()
         claimed = [item for item in candidates if self._changed(
             _CLAIM, {"item": item, "now": now, "until": now + lease, "owner": owner})]
-        rows = self.session.execute(_CLAIMED, {"items": claimed}).all()
+        rows = self.execute(_CLAIMED, {"items": claimed}).all()
         return [QueuedItem(r.id, r.envelope_from, tuple(r.to), r.raw, r.attempts) for r in rows]
 
     def begin_send(self, item_id: int, owner: str, now: dt.datetime,
@@ -63,7 +62,7 @@ class OutboxRows:
         """Give back this sender's claims it will not use (it is stopping), so the items go
         at once after a restart instead of when the lease runs out."""
         if item_ids:
-            self.session.execute(update(OUTBOX).where(
+            self.execute(update(OUTBOX).where(
                 _o.id.in_(item_ids), _o.status == "queued", _o.claimed_by == owner)
                 .values(_UNCLAIMED))
 
@@ -75,11 +74,11 @@ class OutboxRows:
             _o.status == "queued", _o.claimed_until.is_not(None),
             or_(_o.claimed_by.is_(None), _o.claimed_by != owner),
             or_(_o.sending_at.is_(None), _o.sending_at <= now - in_flight))
-        return cast(CursorResult[Any], self.session.execute(stale.values(_UNCLAIMED))).rowcount
+        return self.execute(stale.values(_UNCLAIMED)).rowcount
 
     def _changed(self, statement: Update, params: dict[str, Any]) -> bool:
         """Whether the UPDATE changed its one row."""
-        return cast(CursorResult[Any], self.session.execute(statement, params)).rowcount == 1
+        return self.execute(statement, params).rowcount == 1
 
     def _finish(self, statement: Update, item_id: int, **params: Any) -> None:
         if not self._changed(statement, {"item": item_id, **params}):

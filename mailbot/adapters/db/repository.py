@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, or_, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from mailbot.adapters.db.chase_rows import ChaseRows
 from mailbot.adapters.db.engine import Checkpointer, make_engine
@@ -31,8 +31,8 @@ from mailbot.services.ports import Conflict, MailboxState, StoreUnavailable
 class SqlTransaction(IntakeRows, OutboxRows, ChaseRows):
     """One unit of work; everything added commits together or not at all."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
 
     def _snapshots(self, rows: list[CaseRow]) -> dict[int, CaseSnapshot]:
         """Cases as the domain sees them: with participants and follow-up state."""
@@ -153,8 +153,10 @@ class SqlStore(ReadModel):
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         try:
-            with self._sessions.begin() as session:
-                yield SqlTransaction(session)
+            with self.engine.begin() as connection:
+                tx = SqlTransaction(connection)
+                yield tx
+                tx.finish()
         except IntegrityError as clash:
             raise Conflict(str(clash.orig)) from None
         except (OperationalError, InterfaceError) as outage:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from mailbot.domain.rules import Phrase, aligned
+from mailbot.domain.rules import Phrase, Searched
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,13 @@ class Score:
         return ", ".join(f"'{m}'" for m in self.matched) or "nothing"
 
 
+@lru_cache(maxsize=8)
+def prepared(text: str) -> Searched:
+    """One message's text is scored by every kind, service and signal list in turn
+    (some twenty calls): it is made ready for searching once."""
+    return Searched.of(text)
+
+
 def score(phrases: Iterable[Phrase], text: str, repeats: int = 1) -> Score:
     """Sum of weights of the phrases found, each counted up to `repeats` times.
 
@@ -24,10 +32,9 @@ def score(phrases: Iterable[Phrase], text: str, repeats: int = 1) -> Score:
     message keeps coming back to is what it is about (routing counts up to a few repeats).
     """
     total, matched = 0, []
-    lowered = text.lower()
-    is_aligned = aligned(text, lowered)
+    searched = prepared(text)
     for phrase in phrases:
-        found = phrase.count(text, lowered, repeats, is_aligned)
+        found = phrase.count(searched, repeats)
         if found:
             total += phrase.weight * found
             matched.append(phrase.text if found == 1 else f"{phrase.text} x{found}")

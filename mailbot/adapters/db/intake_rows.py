@@ -49,7 +49,6 @@ def body_hash(body: str) -> str:
 
 
 class IntakeRows(Rows):
-
     def _lock(self, key: str) -> None:
         """Serialise transactions about the same thing across processes (PostgreSQL; on
         SQLite, BEGIN IMMEDIATE already serialises every writer)."""

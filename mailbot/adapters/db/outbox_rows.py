@@ -19,14 +19,16 @@ _o, _m = OUTBOX.c, MESSAGES.c
 _FREE = or_(_o.claimed_until.is_(None), _o.claimed_until <= bindparam("now"))
 _DUE = select(_o.id).where(_o.status == "queued", _o.next_try <= bindparam("now"), _FREE) \
     .order_by(_o.id).limit(bindparam("limit"))
-_CLAIM = update(OUTBOX).where(_o.id == bindparam("item"), _o.status == "queued", _FREE) \
+_CLAIM = update(OUTBOX).where(_o.id.in_(bindparam("items", expanding=True)),
+                              _o.status == "queued", _FREE) \
     .values(claimed_until=bindparam("until"), claimed_by=bindparam("owner"), sending_at=None)
 _BEGIN = update(OUTBOX).where(_o.id == bindparam("item"), _o.status == "queued",
                               _o.claimed_by == bindparam("owner")) \
     .values(sending_at=bindparam("now"), claimed_until=bindparam("until"))
 _CLAIMED = select(_o.id, _o.envelope_from, _m.to, _m.raw, _o.attempts) \
     .join(MESSAGES, _o.message_pk == _m.id) \
-    .where(_o.id.in_(bindparam("items", expanding=True))).order_by(_o.id)
+    .where(_o.id.in_(bindparam("items", expanding=True)), _o.claimed_by == bindparam("owner"),
+           _o.claimed_until == bindparam("until")).order_by(_o.id)
 _FINISH = update(OUTBOX).where(_o.id == bindparam("item")) \
     .values(attempts=_o.attempts + 1, **_UNCLAIMED)
 _SENT = _FINISH.values(status="sent", sent_at=bindparam("at"), last_error=None)
@@ -35,20 +37,23 @@ _FAILED = _FINISH.values(status="failed", last_error=bindparam("error"))
 
 
 class OutboxRows(Rows):
-
     def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta,
                   owner: str) -> list[QueuedItem]:
         """Claim up to `limit` due items for sender `owner` until `now + lease`.
 
-        Each claim is a conditional UPDATE, so of two senders racing for an item exactly
-        one wins it, on SQLite and PostgreSQL alike; a claim left by a crashed sender
-        expires (or is released by the next holder of the outbox) and the item is sent
-        again, with the same bytes and Message-ID.
+        The claim is one conditional UPDATE of the candidates, so of two senders racing
+        for an item exactly one wins it, on SQLite and PostgreSQL alike (there the loser
+        finds the row no longer free when its lock is granted); what this sender won is
+        read back by its name and lease. A claim left by a crashed sender expires (or is
+        released by the next holder of the outbox) and the item is sent again, with the
+        same bytes and Message-ID.
         """
         candidates = self.execute(_DUE, {"now": now, "limit": limit}).scalars().all()
-        claimed = [item for item in candidates if self._changed(
-            _CLAIM, {"item": item, "now": now, "until": now + lease, "owner": owner})]
-        rows = self.execute(_CLAIMED, {"items": claimed}).all()
+        if not candidates:
+            return []
+        claim = {"items": candidates, "now": now, "until": now + lease, "owner": owner}
+        self.execute(_CLAIM, claim)
+        rows = self.execute(_CLAIMED, claim).all()
         return [QueuedItem(r.id, r.envelope_from, tuple(r.to), r.raw, r.attempts) for r in rows]
 
     def begin_send(self, item_id: int, owner: str, now: dt.datetime,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from mailbot.domain.attachments import split_for_forwarding
@@ -84,8 +84,10 @@ def snapshot_of(case: NewCase, stored: StoredCase) -> CaseSnapshot:
 
 
 def council_context(rules: Rules) -> dict[str, Any]:
-    """What every template may say about the council itself."""
-    return {"council": asdict(rules.council)}
+    """What every template may say about the council itself. Templates read the rules'
+    own (frozen) values by attribute; copying them into dicts for every message cost a
+    tenth of composing it."""
+    return {"council": rules.council}
 
 
 def case_context(case: CaseSnapshot, rules: Rules) -> dict[str, Any]:
@@ -107,7 +109,7 @@ def case_context(case: CaseSnapshot, rules: Rules) -> dict[str, Any]:
             "received": london_date(case.received_at),
             "response_due": case.response_due,
         },
-        "ombudsman": asdict(ombudsman) if ombudsman else None,
+        "ombudsman": ombudsman,
     }
 
 

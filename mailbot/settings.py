@@ -27,6 +27,7 @@ class SmtpSettings:
     password_env: str | None
     sender: str
     timeout: int = 60
+    connections: int = 3
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,10 @@ def _resolve_db_url(url: str, base: Path) -> str:
     return url
 
 
+# Relays limit connections per client (Exchange Online allows three for SMTP AUTH).
+MAX_CONNECTIONS = 10
+
+
 def _smtp(table: Table) -> SmtpSettings:
     security = table.string("security", "starttls", choices=SECURITY)
     default_port = {"none": 25, "starttls": 587, "tls": 465}[security]
@@ -117,6 +122,7 @@ def _smtp(table: Table) -> SmtpSettings:
         password_env=table.string("password_env", None),
         sender=table.email("from"),
         timeout=table.integer("timeout", 60, minimum=1),
+        connections=table.integer("connections", 3, minimum=1, maximum=MAX_CONNECTIONS),
     )
     table.finish()
     return smtp

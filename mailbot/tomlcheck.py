@@ -100,10 +100,13 @@ class Table:
             self.fail(key, f"expected an email address, got {value!r}")
         return value
 
-    def integer(self, key: str, default: Any = _MISSING, minimum: int = 0) -> Any:
+    def integer(self, key: str, default: Any = _MISSING, minimum: int = 0,
+                maximum: int | None = None) -> Any:
         value = self._get(key, default, (int,), "an integer")
         if value is not default and value < minimum:
             self.fail(key, f"must be at least {minimum}, got {value}")
+        if value is not default and maximum is not None and value > maximum:
+            self.fail(key, f"must be at most {maximum}, got {value}")
         return value
 
     def boolean(self, key: str, default: Any = _MISSING) -> Any:

@@ -72,10 +72,12 @@ class Sink:
     port: int
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     refuse_with: str | None = None
+    peers: set[tuple[str, int]] = field(default_factory=set)  # the connections mail came over
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         if self.refuse_with:
             return self.refuse_with
+        self.peers.add(tuple(session.peer))  # type: ignore[attr-defined]
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),  # type: ignore[attr-defined]
                               envelope.original_content))  # type: ignore[attr-defined]
         return "250 OK"

@@ -48,6 +48,7 @@ class SmtpSender:
         self.settings = settings
         self.password = password
         self.send_deadline = float(SEND_TIMEOUTS * settings.timeout)
+        self.connections = settings.connections
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[MailSession]:

@@ -1,12 +1,18 @@
 """Deliver queued mail: the only code path that sends anything.
 
 Each item is marked sent in its own transaction the moment the relay accepts it, so a
-crash can at worst resend one message (with the same Message-ID, which lets the
-recipient's client fold the two); temporary failures back off, permanent ones are marked.
+crash can at worst resend one message per connection (with the same Message-ID, which
+lets the recipient's client fold the two); temporary failures back off, permanent ones
+are marked.
+
+A batch goes over the relay's `connections` at once, each with its share of the items:
+one connection spends most of its time waiting for the relay's answers (four round
+trips a message), so a backlog drained at a third of the rate the CPU allowed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 import uuid
@@ -14,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mailbot.clock import Clock
-from mailbot.services.ports import MailSender, SendError, Store, Transaction
+from mailbot.services.ports import MailSender, QueuedItem, SendError, Store, Transaction
 
 MAX_ATTEMPTS = 12
 FIRST_DELAY = dt.timedelta(minutes=1)
@@ -81,37 +87,50 @@ async def deliver(store: Store, sender: MailSender, clock: Clock, batch: int = 2
             items = tx.claim_due(clock.now(), batch, CLAIM_LEASE, control.owner)
         if not items:
             return report
+        lanes = [items[i::sender.connections] for i in range(sender.connections)]
         done: set[int] = set()
-        accepted: list[int] = []  # by the relay, and marked sent in the very next commit
-        try:
-            async with sender.connect() as session:
-                for item in items:
-                    if not control.go_on():
-                        break
-                    done.add(item.id)
-                    with store.transaction() as tx:
-                        _mark_sent(tx, clock, accepted, report)
-                        if not tx.begin_send(item.id, control.owner, clock.now(), CLAIM_LEASE):
-                            continue
-                    try:
-                        await session.send(item.envelope_from, item.recipients, item.raw)
-                    except SendError as error:
-                        _record_failure(store, clock, item.id, item.attempts, error, report)
-                    else:
-                        accepted.append(item.id)
-                    control.progress()
-                with store.transaction() as tx:
-                    _mark_sent(tx, clock, accepted, report)
-        except SendError as down:
-            with store.transaction() as tx:
-                _mark_sent(tx, clock, accepted, report)
-            for item in items:
-                if item.id not in done:
-                    _record_failure(store, clock, item.id, item.attempts, down, report)
-            return report
+        down = await asyncio.gather(*(_lane(store, sender, clock, lane, control, done, report)
+                                      for lane in lanes if lane))
         with store.transaction() as tx:
             tx.release([i.id for i in items if i.id not in done], control.owner)
+        if any(down):
+            return report
     return report
+
+
+async def _lane(store: Store, sender: MailSender, clock: Clock, items: list[QueuedItem],
+                control: Control, done: set[int], report: DeliveryReport) -> bool:
+    """Send `items` over one connection; True if the relay could not be reached (then
+    they are all recorded as failed attempts)."""
+    accepted: list[int] = []  # by the relay, and marked sent in the very next commit
+    try:
+        async with sender.connect() as session:
+            for item in items:
+                if not control.go_on():
+                    break
+                done.add(item.id)
+                with store.transaction() as tx:
+                    _mark_sent(tx, clock, accepted, report)
+                    if not tx.begin_send(item.id, control.owner, clock.now(), CLAIM_LEASE):
+                        continue
+                try:
+                    await session.send(item.envelope_from, item.recipients, item.raw)
+                except SendError as error:
+                    _record_failure(store, clock, item.id, item.attempts, error, report)
+                else:
+                    accepted.append(item.id)
+                control.progress()
+            with store.transaction() as tx:
+                _mark_sent(tx, clock, accepted, report)
+    except SendError as down:
+        with store.transaction() as tx:
+            _mark_sent(tx, clock, accepted, report)
+        for item in items:
+            if item.id not in done:
+                done.add(item.id)
+                _record_failure(store, clock, item.id, item.attempts, down, report)
+        return True
+    return False
 
 
 def _mark_sent(tx: Transaction, clock: Clock, accepted: list[int],

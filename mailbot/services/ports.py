@@ -182,6 +182,8 @@ class MailSession(Protocol):
 class MailSender(Protocol):
     # The longest one message's transaction can take before the sender gives up on it.
     send_deadline: float
+    # How many connections the relay may be sent over at once.
+    connections: int
 
     def connect(self) -> AbstractAsyncContextManager[MailSession]:
         """An open connection to the relay, or SendError(permanent=False) if it is down."""

@@ -24,6 +24,7 @@ from tests.conftest import MAIL, MONDAY_MORNING
 
 class IdleSender:
     send_deadline = 180.0
+    connections = 1
 
     @contextlib.asynccontextmanager
     async def connect(self) -> AsyncIterator[IdleSender]:
@@ -72,6 +73,7 @@ class SteadySender:
     """A relay that takes a while per message (a remote relay over TLS), but never stalls."""
 
     send_deadline = 180.0
+    connections = 1
 
     def __init__(self) -> None:
         self.sent = 0

@@ -28,6 +28,7 @@ class RecordingSender:
     relay), so a test can act while this sender is in the middle of an SMTP transaction."""
 
     send_deadline = 180.0
+    connections = 1
 
     def __init__(self, name: str, sent: list[tuple[str, bytes]],
                  hold_first: threading.Event | None = None) -> None:

@@ -93,6 +93,21 @@ def test_two_senders_at_once_deliver_each_message_once(app: App, site: Path,
     assert {i["status"] for i in app.store.outbox()} == {"sent"}
 
 
+def test_a_batch_goes_over_the_relays_connections_each_message_once(
+        app: App, smtp_sink: Sink) -> None:
+    intake = app.intake()
+    for name in ("compliment_bin_crew.eml", "comment_library_sunday.eml",
+                 "complaint_homelessness_delay.eml", "mp_enquiry_parking.eml"):
+        intake.ingest((MAIL / name).read_bytes(), "feedback")
+    assert app.sender().connections == 3  # the default
+    report = asyncio.run(deliver(app.store, app.sender(), app.clock))
+    ids = [raw.split(b"Message-ID: ")[1].split(b"\r\n")[0] for _, _, raw in smtp_sink.messages]
+    assert len(ids) == 8 and len(set(ids)) == 8 and sorted(report.sent) == sorted(
+        i["id"] for i in app.store.outbox())
+    assert len(smtp_sink.peers) == 3
+    assert {i["status"] for i in app.store.outbox()} == {"sent"}
+
+
 def test_a_crashed_senders_claims_go_at_once_but_its_message_in_flight_waits(
         app: App, site: Path, smtp_sink: Sink) -> None:
     app.intake().ingest((MAIL / "compliment_bin_crew.eml").read_bytes(), "feedback")

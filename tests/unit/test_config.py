@@ -42,6 +42,8 @@ def test_init_refuses_to_overwrite(config: Path, capsys: pytest.CaptureFixture[s
     ('security = "none"            # "none" | "starttls" | "tls"\n# username',
      'security = "ssl"\n# username', "smtp.security: expected one of none, starttls, tls"),
     ('port = 25', 'port = "twenty-five"', "smtp.port: expected an integer"),
+    ('port = 25', 'port = 25\nconnections = 0', "smtp.connections: must be at least 1"),
+    ('port = 25', 'port = 25\nconnections = 11', "smtp.connections: must be at most 10"),
     ('from = "feedback@stoke-example.gov.uk"', 'from = "feedback"',
      "smtp.from: expected an email address"),
     ('role = "spoc"', 'role = "officer"', "mailboxes.role: expected one of feedback, spoc"),

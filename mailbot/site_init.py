@@ -23,6 +23,7 @@ security = "none"            # "none" | "starttls" | "tls"
 # username = "mailbot"
 # password_env = "MAILBOT_SMTP_PASSWORD"
 from = "feedback@stoke-example.gov.uk"
+# connections = 3            # to the relay at once while the outbox drains (1 to 10)
 
 # One [[mailboxes]] table per polled mailbox. Residents write to the feedback mailbox;
 # officers' replies to routed cases come back to the spoc (casework) mailbox.

@@ -52,7 +52,7 @@ class IntakeRows(Rows):
     def _lock(self, key: str) -> None:
         """Serialise transactions about the same thing across processes (PostgreSQL; on
         SQLite, BEGIN IMMEDIATE already serialises every writer)."""
-        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+        if self.connection.dialect.name == "postgresql":
             self.execute(_ADVISORY_LOCK, {"k": key})
 
     def find_duplicate(self, inbound: Inbound) -> str | None:

@@ -29,6 +29,7 @@ AUTO_HEADERS = ("auto-submitted", "precedence", "list-id", "list-unsubscribe", "
 # brackets, no longer than a header line may be. Anything else is dropped, never copied,
 # so a crafted id cannot smuggle a header into our replies.
 _MSGID = re.compile(r"<[!-;=?-~]{1,996}>")
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 _UNSAFE_NAME = re.compile(r"[^\w.\- ()+,]")
 _QUOTED_MSGID = re.compile(r"^[ \t>]*Message-ID:[ \t]*(<[!-;=?-~]{1,996}>)",
                            re.IGNORECASE | re.MULTILINE)
@@ -65,11 +66,30 @@ def _header(msg: Message, name: str) -> str | None:
         return None
 
 
+def _raw_header(msg: Message, name: str) -> str | None:
+    """The first `name` field as it arrived, unfolded and not decoded: for values that are
+    ASCII by definition (Message-IDs, dates, paths), which we search ourselves, so
+    that the default policy's parse of each (most of the cost of parsing) is skipped."""
+    name = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            return _LINE_BREAKS.sub("", str(value)).strip() if isinstance(value, str) else None
+    return None
+
+
 def _addresses(msg: Message, name: str) -> tuple[Address, ...]:
-    raw = _header(msg, name)
-    if not raw:
+    """The addresses in a field, as the default policy parsed them for an address field
+    (To, From...); others (Delivered-To) are split from their text."""
+    try:
+        header = msg.get(name)
+        if header is None:
+            return ()
+        if hasattr(header, "addresses"):
+            pairs = [(a.display_name, a.addr_spec) for a in header.addresses]
+        else:
+            pairs = email.utils.getaddresses([str(header).strip()])
+    except Exception:  # a malformed header must never stop intake
         return ()
-    pairs = email.utils.getaddresses([raw])
     return tuple(Address(clean(n, MAX_NAME), clean(e, MAX_ADDRESS)) for n, e in pairs
                  if "@" in e and len(e) <= MAX_ADDRESS)
 
@@ -82,7 +102,7 @@ def _msgid(value: str | None) -> str | None:
 
 
 def _date(msg: Message) -> dt.datetime | None:
-    raw = _header(msg, "Date")
+    raw = _raw_header(msg, "Date")
     if not raw:
         return None
     try:
@@ -248,7 +268,7 @@ def parse_message(raw: bytes) -> Inbound:
     text, html, attachments = parts.text, parts.html, parts.attachments
     if text is None:
         text = html_to_text(html) if html else ""
-    message_id = _msgid(_header(msg, "Message-ID"))
+    message_id = _msgid(_raw_header(msg, "Message-ID"))
     try:
         values = msg.get_all("Authentication-Results") or ()
         auth = tuple(clean(str(v), MAX_SUBJECT) for v in values)
@@ -258,8 +278,8 @@ def parse_message(raw: bytes) -> Inbound:
         raw=raw,
         raw_sha256=hashlib.sha256(raw).hexdigest(),
         message_id=message_id,
-        in_reply_to=_msgid(_header(msg, "In-Reply-To")),
-        references=tuple(_MSGID.findall(_header(msg, "References") or ""))[-MAX_REFERENCES:],
+        in_reply_to=_msgid(_raw_header(msg, "In-Reply-To")),
+        references=tuple(_MSGID.findall(_raw_header(msg, "References") or ""))[-MAX_REFERENCES:],
         from_=senders[0] if senders else None,
         to=_addresses(msg, "To"),
         cc=_addresses(msg, "Cc"),
@@ -271,7 +291,7 @@ def parse_message(raw: bytes) -> Inbound:
         attachments=tuple(attachments),
         auto_headers={h: clean(v, MAX_SUBJECT) for h in AUTO_HEADERS if (v := _header(msg, h))},
         content_type=msg.get_content_type(),
-        return_path=clean(path, MAX_ADDRESS) if (path := _header(msg, "Return-Path")) else None,
+        return_path=clean(path, MAX_ADDRESS) if (path := _raw_header(msg, "Return-Path")) else None,
         authentication_results=auth,
         delivery_report=parts.report,
         delivered_to=_addresses(msg, "Delivered-To") + _addresses(msg, "X-Original-To"),

@@ -110,3 +110,17 @@ def test_references_are_capped() -> None:
     raw = f"From: a@example.com\r\nReferences: {refs}\r\nSubject: x\r\n\r\nhi\r\n".encode()
     inbound = parse_message(raw)
     assert len(inbound.references) == 50 and inbound.references[-1] == "<r499@example.com>"
+
+
+def test_folded_ids_and_dates_are_read_as_they_arrived() -> None:
+    raw = (b"From: =?utf-8?q?Jos=C3=A9_Garc=C3=ADa?= <jose@example.com>\r\n"
+           b"To: \"Smith, John\" <john@example.com>, undisclosed-recipients:;\r\n"
+           b"Message-ID:\r\n <folded-1@example.com>\r\n"
+           b"References: <a@example.com>\r\n\t<b@example.com>\r\n  <c@example.com>\r\n"
+           b"Date: Tue, 1 Dec 2026\r\n 10:15:00 +0000\r\nSubject: x\r\n\r\nhi\r\n")
+    inbound = parse_message(raw)
+    assert inbound.message_id == "<folded-1@example.com>"
+    assert inbound.references == ("<a@example.com>", "<b@example.com>", "<c@example.com>")
+    assert inbound.date is not None and (inbound.date.day, inbound.date.hour) == (1, 10)
+    assert inbound.from_ is not None and inbound.from_.name == "José García"
+    assert [(a.name, a.email) for a in inbound.to] == [("Smith, John", "john@example.com")]

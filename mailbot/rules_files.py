@@ -10,13 +10,13 @@ import datetime as dt
 from pathlib import Path
 
 from mailbot.domain.model import Address, Kind, Ombudsman
+from mailbot.domain.phrases import Phrase, Phrases
 from mailbot.domain.rules import (
     ROLES,
     Council,
     Directorate,
     KindRules,
     OmbudsmanDetails,
-    Phrase,
     Procedure,
     RoutingRules,
     Rules,
@@ -51,8 +51,8 @@ def _emails(table: Table, key: str) -> frozenset[str]:
     return frozenset(v.lower() for v in values)
 
 
-def _phrases(table: Table) -> tuple[Phrase, ...]:
-    return tuple(Phrase.of(text, weight) for text, weight in table.weights().items())
+def _phrases(table: Table) -> Phrases:
+    return Phrases.of(Phrase.of(text, weight) for text, weight in table.weights().items())
 
 
 def _council(file: TomlFile) -> Council:
@@ -184,7 +184,7 @@ def _procedures(file: TomlFile) -> dict[Kind, Procedure]:
 
 
 def _classify(file: TomlFile
-              ) -> tuple[KindRules, RoutingRules, tuple[tuple[Phrase, ...], int]]:
+              ) -> tuple[KindRules, RoutingRules, tuple[Phrases, int]]:
     kinds = file.root.table("kinds")
     default_kind = kinds.string("default_kind", choices=tuple(k.value for k in Kind))
     min_score = kinds.integer("min_score", minimum=1)

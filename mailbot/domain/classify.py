@@ -10,6 +10,7 @@ reasons say so, so the Feedback Team can reclassify.
 from __future__ import annotations
 
 from mailbot.domain.model import Kind, Verdict
+from mailbot.domain.phrases import NO_PHRASES
 from mailbot.domain.rules import KindRules
 from mailbot.domain.scoring import score
 
@@ -26,7 +27,7 @@ def classify_kind(text: str, sender_email: str | None, rules: KindRules) -> Verd
     """The kind of a new message from its sender and words (subject included in `text`)."""
     if sender_email and is_mp_sender(sender_email, rules.mp_domains):
         return Verdict(Kind.MP_ENQUIRY, (f"sender {sender_email} is an MP's address",))
-    scores = {kind: score(rules.phrases.get(kind, ()), text) for kind in _TIE_ORDER}
+    scores = {kind: score(rules.phrases.get(kind, NO_PHRASES), text) for kind in _TIE_ORDER}
     summary = "; ".join(
         f"{kind}={s.total} ({s.explain()})" for kind, s in scores.items() if s.total
     )

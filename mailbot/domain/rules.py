@@ -7,111 +7,10 @@ change a timescale, a SPOC address or a keyword without touching code.
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from mailbot.domain.model import Address, Kind, Ombudsman
-
-# Characters that re.IGNORECASE matches to an ASCII letter but str.lower() does not turn
-# into one (or turns into two characters): long s, dotless i, dotted capital I.
-_FOLDS_APART = ("\u017f", "\u0131", "\u0130")
-
-
-def aligned(text: str, lowered: str) -> bool:
-    """Whether `lowered` (text.lower()) finds every place where an ASCII word could match
-    `text` case-insensitively, at the same index: no character became two, and none of
-    the few that the regex folds differently is present."""
-    return len(lowered) == len(text) and not any(c in text for c in _FOLDS_APART)
-
-
-_WORD = re.compile(r"\w+")
-
-
-@dataclass(frozen=True)
-class Searched:
-    """A text made ready, once, for every phrase looked for in it.
-
-    A message is searched for some five hundred phrases (kinds, services, signals); a
-    substring test of the whole text for each was most of the time classifying and
-    routing took (profiling), where a phrase whose first word is a whole word can be
-    ruled out by a set lookup.
-    """
-
-    text: str
-    lowered: str
-    aligned: bool
-    # Every run of word characters in `text` and in `lowered`.
-    words: frozenset[str] = field(repr=False)
-
-    @classmethod
-    def of(cls, text: str) -> Searched:
-        lowered = text.lower()
-        return cls(text, lowered, aligned(text, lowered),
-                   frozenset(_WORD.findall(text)) | frozenset(_WORD.findall(lowered)))
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """A keyword or phrase with its weight; `*` at the end of a word matches any ending.
-
-    A phrase written in capitals (SEND, ASB, PCN) is an acronym and matches only in
-    capitals, so "please send someone" is not about special educational needs.
-    """
-
-    text: str
-    weight: int
-    pattern: re.Pattern[str] = field(repr=False, compare=False)
-    needle: str = field(repr=False, compare=False, default="")
-    case_sensitive: bool = field(repr=False, compare=False, default=False)
-    # What every match starts with (as found in the text searched: lower-cased unless
-    # case-sensitive); "" when it cannot be used to find the candidates.
-    prefix: str = field(repr=False, compare=False, default="")
-    # The first word is a whole ASCII word (no `*`): every match is that run of word
-    # characters, so a text without it among its words cannot match.
-    whole_word: bool = field(repr=False, compare=False, default=False)
-
-    @classmethod
-    def of(cls, text: str, weight: int) -> Phrase:
-        words = [re.escape(w).replace(r"\*", r"\w*") for w in text.split()]
-        case_sensitive = text.isupper()
-        flags = 0 if case_sensitive else re.IGNORECASE
-        pattern = re.compile(r"(?<!\w)" + r"[\s\W]+".join(words) + r"(?!\w)", flags)
-        first = text.split()[0].rstrip("*")
-        prefix = text.split()[0].partition("*")[0]
-        if not case_sensitive:
-            prefix = prefix.lower() if prefix.isascii() else ""
-        return cls(text=text, weight=weight, pattern=pattern,
-                   needle=first if case_sensitive else first.lower(),
-                   case_sensitive=case_sensitive, prefix=prefix,
-                   whole_word=first.isascii() and _WORD.fullmatch(text.split()[0]) is not None)
-
-    def count(self, searched: Searched, limit: int) -> int:
-        """Matches in the text, up to `limit`; a word lookup or a substring test skips the
-        regex when it can.
-
-        The regex is tried only where the phrase's first letters occur (found with
-        str.find, far faster than the regex scanning every position), which finds exactly
-        what scanning would: every match starts there. Case-insensitively that needs the
-        text `aligned` (see `aligned`); otherwise the whole text is scanned.
-        """
-        text, is_aligned = searched.text, searched.aligned
-        haystack = text if self.case_sensitive else searched.lowered
-        if self.whole_word and (self.case_sensitive or is_aligned):
-            if self.needle not in searched.words:
-                return 0
-        elif self.needle not in haystack:
-            return 0
-        if not self.prefix or not (self.case_sensitive or is_aligned):
-            return sum(1 for _ in zip(range(limit), self.pattern.finditer(text), strict=False))
-        found, at = 0, haystack.find(self.prefix)
-        while at >= 0 and found < limit:
-            match = self.pattern.match(text, at)
-            if match:
-                found += 1
-                at = haystack.find(self.prefix, match.end())
-            else:
-                at = haystack.find(self.prefix, at + 1)
-        return found
+from mailbot.domain.phrases import NO_PHRASES, Phrases
 
 
 @dataclass(frozen=True)
@@ -131,7 +30,7 @@ class Service:
     head_of_service: Address
     landlord: bool
     statutory: Kind | None
-    keywords: tuple[Phrase, ...]
+    keywords: Phrases
     officers: frozenset[str] = frozenset()
 
     @property
@@ -174,7 +73,7 @@ class Procedure:
 
 @dataclass(frozen=True)
 class KindRules:
-    phrases: dict[Kind, tuple[Phrase, ...]]
+    phrases: dict[Kind, Phrases]
     default_kind: Kind
     min_score: int
     mp_domains: tuple[str, ...]
@@ -186,7 +85,7 @@ class RoutingRules:
     min_margin: int
     max_repeats: int
     many_services: int
-    landlord_signals: tuple[Phrase, ...]
+    landlord_signals: Phrases
     landlord_min_score: int
 
 
@@ -245,7 +144,7 @@ class Rules:
     kinds: KindRules
     routing: RoutingRules
     schedule: Schedule
-    escalation: tuple[Phrase, ...] = ()
+    escalation: Phrases = NO_PHRASES
     escalation_min_score: int = 2
 
     @property

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mailbot.domain.rules import Phrase, Searched
+from mailbot.domain.phrases import Phrases, Searched
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ def prepared(text: str) -> Searched:
     return Searched.of(text)
 
 
-def score(phrases: Iterable[Phrase], text: str, repeats: int = 1) -> Score:
+def score(phrases: Phrases, text: str, repeats: int = 1) -> Score:
     """Sum of weights of the phrases found, each counted up to `repeats` times.
 
     For the kind, one mention is as telling as five (`repeats=1`); for the service, what a
@@ -33,7 +32,7 @@ def score(phrases: Iterable[Phrase], text: str, repeats: int = 1) -> Score:
     """
     total, matched = 0, []
     searched = prepared(text)
-    for phrase in phrases:
+    for phrase in phrases.candidates(searched):
         found = phrase.count(searched, repeats)
         if found:
             total += phrase.weight * found

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from mailbot.adapters.parse import parse_message
-from mailbot.domain.rules import Phrase, Rules, Searched
+from mailbot.domain.phrases import Phrase, Phrases, Searched
+from mailbot.domain.rules import Rules
 from tests.conftest import FIXTURES
 
 CRAFTED = (
@@ -48,3 +49,17 @@ def test_count_matches_a_full_scan(rules: Rules, limit: int) -> None:
         for phrase in phrases:
             assert phrase.count(searched, limit) == \
                 scanned(phrase, text, limit), (phrase.text, text[:60])
+
+
+def test_a_lists_candidates_are_every_phrase_that_occurs_in_order(rules: Rules) -> None:
+    lists = [*rules.kinds.phrases.values(), *(s.keywords for s in rules.services.values()),
+             rules.routing.landlord_signals, rules.escalation,
+             Phrases.of(Phrase.of(t, 1) for t in ("again", "SEND", "ſkip", "not accept*",
+                                                   "didn't", "council", "kelvin"))]
+    for text in texts():
+        searched = Searched.of(text)
+        for phrases in lists:
+            occurring = [p for p in phrases if p.count(searched, 1)]
+            candidates = list(phrases.candidates(searched))
+            assert [p for p in candidates if p.count(searched, 1)] == occurring, text[:60]
+            assert candidates == [p for p in phrases if p in candidates]  # the list's order

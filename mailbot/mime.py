@@ -55,9 +55,16 @@ class _Wire(Compat32):
     """
 
     def fold_binary(self, name: str, value: str) -> bytes:
-        if (isinstance(value, str) and value.isascii() and value == " ".join(value.split())
-                and len(name) + 2 + len(value) <= (self.max_line_length or 0)):
-            return f"{name}: {value}{self.linesep}".encode("ascii")
+        if isinstance(value, str) and value.isascii() and value == " ".join(value.split()):
+            width = self.max_line_length or 0
+            if len(name) + 2 + len(value) <= width:
+                return f"{name}: {value}{self.linesep}".encode("ascii")
+            # One parameter after the only space (a multipart's Content-Type and its
+            # boundary): compat32 folds after the semicolon when both lines then fit.
+            head, semicolon, tail = value.partition("; ")
+            if semicolon and " " not in tail and len(name) + 3 + len(head) <= width \
+                    and 1 + len(tail) <= width:
+                return f"{name}: {head};{self.linesep} {tail}{self.linesep}".encode("ascii")
         return super().fold_binary(name, value)
 
 

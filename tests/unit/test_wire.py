@@ -27,6 +27,11 @@ def values() -> list[str]:
             'multipart/alternative; boundary="===============4215734985463870261=="']
     for _ in range(3000):
         made.append("".join(rng.choice(ALPHABET) for _ in range(rng.randrange(0, 110))))
+    # One parameter after the only space, at every length around where lines fold.
+    for head in range(0, 90, 1):
+        for tail in (0, 1, 62, 63, 64, 76, 77, 90):
+            made += [f"{'t' * head}; {'p' * tail}", f"{'t' * head}; {';' * tail}",
+                     f"{'t' * head};; {'p=' * (tail // 2)}", f"{'t' * head}; {'p' * tail};"]
     return made
 
 

@@ -24,9 +24,9 @@ class _Session:
 
     async def send(self, envelope_from: str, recipients: tuple[str, ...], raw: bytes) -> None:
         try:
-            errors, _ = await asyncio.wait_for(
-                self.client.sendmail(envelope_from, list(recipients), raw),
-                SEND_TIMEOUTS * self.timeout)
+            # A timeout scope, not wait_for: wait_for makes a task of every message.
+            async with asyncio.timeout(SEND_TIMEOUTS * self.timeout):
+                errors, _ = await self.client.sendmail(envelope_from, list(recipients), raw)
         except TimeoutError:
             raise SendError("SMTP relay did not answer in time", permanent=False) from None
         except aiosmtplib.SMTPRecipientsRefused as exc:

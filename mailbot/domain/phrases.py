@@ -109,12 +109,13 @@ class Phrase:
         """
         text, is_aligned = searched.text, searched.aligned
         haystack = text if self.case_sensitive else searched.lowered
+        # Whether the haystack's words and indexes are the text's as the regex sees them.
         words_tell = self.case_sensitive or is_aligned
         if words_tell and not self.words <= searched.words:
             return 0
         if not (words_tell and self.whole_word) and self.needle not in haystack:
             return 0
-        if not self.prefix or not (self.case_sensitive or is_aligned):
+        if not self.prefix or not words_tell:
             return sum(1 for _ in zip(range(limit), self.pattern.finditer(text), strict=False))
         found, at = 0, haystack.find(self.prefix)
         while at >= 0 and found < limit:

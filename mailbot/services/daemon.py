@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from mailbot import heap
 from mailbot.clock import Clock
 from mailbot.domain.workdays import london_date
 from mailbot.services.chasing import Chasing
@@ -100,9 +101,11 @@ class Daemon:
 
     def run(self) -> None:
         self._scheduler = self._schedule()
+        heap.settle()
         try:
             self._serve()
         finally:
+            heap.thaw()
             if self._scheduler is not None:
                 # A tick in hand sees `stop` and ends after its current batch.
                 self._scheduler.shutdown(wait=True)
@@ -151,6 +154,7 @@ class Daemon:
         else:
             old_times = self._times(self.handlers)
             self.handlers = handlers
+            heap.resettle()
             if self._scheduler is not None and self._times(handlers) != old_times:
                 self._scheduler.shutdown(wait=False)
                 self._scheduler = self._schedule()

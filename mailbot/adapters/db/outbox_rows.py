@@ -6,15 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Update, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import NoResultFound
 
 from mailbot.adapters.db.orm import MESSAGES, OUTBOX, OutboxRow
+from mailbot.adapters.db.prepared import Prepared
 from mailbot.adapters.db.rows import Rows
 from mailbot.services.ports import QueuedItem
 
 _UNCLAIMED: dict[str, Any] = {"claimed_until": None, "claimed_by": None, "sending_at": None}
-# Built once, like intake's (see intake_rows.py): claiming and marking are per message.
+# Built once, like intake's (see intake_rows.py); marking, once a message, is prepared.
 _o, _m = OUTBOX.c, MESSAGES.c
 _FREE = or_(_o.claimed_until.is_(None), _o.claimed_until <= bindparam("now"))
 _DUE = select(_o.id).where(_o.status == "queued", _o.next_try <= bindparam("now"), _FREE) \
@@ -22,18 +23,18 @@ _DUE = select(_o.id).where(_o.status == "queued", _o.next_try <= bindparam("now"
 _CLAIM = update(OUTBOX).where(_o.id.in_(bindparam("items", expanding=True)),
                               _o.status == "queued", _FREE) \
     .values(claimed_until=bindparam("until"), claimed_by=bindparam("owner"), sending_at=None)
-_BEGIN = update(OUTBOX).where(_o.id == bindparam("item"), _o.status == "queued",
-                              _o.claimed_by == bindparam("owner")) \
-    .values(sending_at=bindparam("now"), claimed_until=bindparam("until"))
+_BEGIN = Prepared(update(OUTBOX).where(_o.id == bindparam("item"), _o.status == "queued",
+                                       _o.claimed_by == bindparam("owner"))
+                  .values(sending_at=bindparam("now"), claimed_until=bindparam("until")))
 _CLAIMED = select(_o.id, _o.envelope_from, _m.to, _m.raw, _o.attempts) \
     .join(MESSAGES, _o.message_pk == _m.id) \
     .where(_o.id.in_(bindparam("items", expanding=True)), _o.claimed_by == bindparam("owner"),
            _o.claimed_until == bindparam("until")).order_by(_o.id)
 _FINISH = update(OUTBOX).where(_o.id == bindparam("item")) \
     .values(attempts=_o.attempts + 1, **_UNCLAIMED)
-_SENT = _FINISH.values(status="sent", sent_at=bindparam("at"), last_error=None)
-_RETRY = _FINISH.values(last_error=bindparam("error"), next_try=bindparam("retry_at"))
-_FAILED = _FINISH.values(status="failed", last_error=bindparam("error"))
+_SENT = Prepared(_FINISH.values(status="sent", sent_at=bindparam("at"), last_error=None))
+_RETRY = Prepared(_FINISH.values(last_error=bindparam("error"), next_try=bindparam("retry_at")))
+_FAILED = Prepared(_FINISH.values(status="failed", last_error=bindparam("error")))
 
 
 class OutboxRows(Rows):
@@ -81,11 +82,11 @@ class OutboxRows(Rows):
             or_(_o.sending_at.is_(None), _o.sending_at <= now - in_flight))
         return self.execute(stale.values(_UNCLAIMED)).rowcount
 
-    def _changed(self, statement: Update, params: dict[str, Any]) -> bool:
+    def _changed(self, statement: Prepared, params: dict[str, Any]) -> bool:
         """Whether the UPDATE changed its one row."""
-        return self.execute(statement, params).rowcount == 1
+        return statement.count(self.ready(), params) == 1
 
-    def _finish(self, statement: Update, item_id: int, **params: Any) -> None:
+    def _finish(self, statement: Prepared, item_id: int, **params: Any) -> None:
         if not self._changed(statement, {"item": item_id, **params}):
             raise NoResultFound(f"no outbox item {item_id}")
 

@@ -3,8 +3,8 @@ transaction, and an ORM Session on that connection only for the queries that wan
 
 The hot paths (filing a message, sending one) are Core statements; through a Session
 each cost half as much again as on the connection (profiling: some 50 µs a statement,
-and as much to open the Session), so they run on the connection and a transaction that
-never asks for the Session never makes one.
+and as much to open the Session), so they run on the connection (prepared.py) and a
+transaction that never asks for the Session never makes one.
 """
 
 from __future__ import annotations
@@ -26,12 +26,16 @@ class Rows:
             self._session = Session(bind=self.connection, expire_on_commit=False)
         return self._session
 
-    def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
-        """A Core statement on the connection, after whatever the Session holds (as the
-        Session's own autoflush would have it), so it sees every change made before it."""
+    def ready(self) -> Connection:
+        """The connection, after whatever the Session holds is written (as the Session's
+        own autoflush would have it), so a statement on it sees every change made before."""
         if self._session is not None:
             self._session.flush()
-        return self.connection.execute(statement, params)
+        return self.connection
+
+    def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
+        """A Core statement on the connection (for the hot ones, see prepared.py)."""
+        return self.ready().execute(statement, params)
 
     def finish(self) -> None:
         """The Session's pending changes, written before the transaction commits."""

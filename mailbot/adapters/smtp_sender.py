@@ -13,7 +13,9 @@ from mailbot.services.ports import MailSession, SendError
 from mailbot.settings import SmtpSettings
 
 # One message's whole SMTP transaction (MAIL, RCPT..., DATA) may take at most this many
-# times the per-command timeout; the outbox relies on that bound (see outbox.IN_FLIGHT_FACTOR).
+# times the timeout; the outbox relies on that bound (see outbox.IN_FLIGHT_FACTOR). Within
+# it the commands have no timeout of their own: aiosmtplib's per-command one is a wait_for,
+# an eighth of the instructions a mail costs it, and adds nothing to this bound.
 SEND_TIMEOUTS = 3
 
 
@@ -26,7 +28,8 @@ class _Session:
         try:
             # A timeout scope, not wait_for: wait_for makes a task of every message.
             async with asyncio.timeout(SEND_TIMEOUTS * self.timeout):
-                errors, _ = await self.client.sendmail(envelope_from, list(recipients), raw)
+                errors, _ = await self.client.sendmail(envelope_from, list(recipients), raw,
+                                                       timeout=None)
         except TimeoutError:
             raise SendError("SMTP relay did not answer in time", permanent=False) from None
         except aiosmtplib.SMTPRecipientsRefused as exc:

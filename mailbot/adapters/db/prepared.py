@@ -27,26 +27,34 @@ Params = Mapping[str, Any]
 Processor = Callable[[Any], Any] | None
 
 
+def _processing(processors: Iterable[Processor]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """Only the positions that have a processor (most columns have none)."""
+    return tuple((i, p) for i, p in enumerate(processors) if p is not None)
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     names: tuple[str, ...]
-    processors: tuple[Processor, ...]
+    processing: tuple[tuple[int, Callable[[Any], Any]], ...]
     constants: dict[str, Any]  # values written into the statement itself (status == "queued")
     positional: bool
-    results: tuple[Processor, ...] | None  # None: a text statement, rows as they come
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     def bind(self, params: Params) -> Sequence[Any] | dict[str, Any]:
-        values = [p(v) if p is not None else v for p, v in zip(
-            self.processors, (params[n] if n in params else self.constants[n]
-                              for n in self.names), strict=True)]
+        given = {**self.constants, **params} if self.constants else params
+        values = [given[n] for n in self.names]
+        for i, process in self.processing:
+            values[i] = process(values[i])
         return values if self.positional else dict(zip(self.names, values, strict=True))
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
-        if self.results is None:
+        if not self.results:
             return tuple(raw)
-        return tuple(p(v) if p is not None else v for p, v in zip(
-            self.results, raw, strict=True))
+        values = list(raw)
+        for i, process in self.results:
+            values[i] = process(values[i])
+        return tuple(values)
 
 
 class Prepared:
@@ -73,15 +81,15 @@ class Prepared:
         if any(b.expanding for b in binds.values()):
             raise ValueError("a prepared statement cannot expand an IN list")
         names = tuple(compiled.positiontup or ()) if dialect.positional else tuple(binds)
-        columns = getattr(self.statement, "exported_columns", None)
+        columns = getattr(self.statement, "exported_columns", ())  # none: a text statement
         return _Compiled(
             sql=compiled.string, names=names,
-            processors=tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect)
-                             for n in names),
+            processing=_processing(binds[n].type.dialect_impl(dialect).bind_processor(dialect)
+                                   for n in names),
             constants={n: b.effective_value for n, b in binds.items() if not b.required},
             positional=dialect.positional,
-            results=None if columns is None else tuple(
-                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns))
+            results=_processing(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                                for c in columns))
 
     def rows(self, connection: Connection, params: Params) -> list[tuple[Any, ...]]:
         """Every row the statement returns (a SELECT, or RETURNING)."""

@@ -31,11 +31,17 @@ TEMPLATES = ("acknowledgement", "routed_case", "follow_up_acknowledgement", "rou
 PARTS = ("subject", "txt", "html")
 
 
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
 def long_date(day: dt.date | None) -> str:
-    """As people write it in a letter: "Monday 11 January 2027"."""
+    """As people write it in a letter: "Monday 11 January 2027". In English whatever the
+    host's locale, and without strftime's locale lookups (a letter has several dates)."""
     if day is None:
         return ""
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
 @dataclass(frozen=True)

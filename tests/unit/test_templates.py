@@ -81,6 +81,9 @@ def context(rules: Rules, kind: Kind, ombudsman: Ombudsman | None,
 def test_long_date() -> None:
     assert long_date(dt.date(2027, 1, 11)) == "Monday 11 January 2027"
     assert long_date(dt.date(2026, 12, 1)) == "Tuesday 1 December 2026"
+    for n in range(800):  # every weekday and month, as the C locale's strftime names them
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=n)
+        assert long_date(day) == f"{day:%A} {day.day} {day:%B %Y}"
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

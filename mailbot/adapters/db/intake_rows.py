@@ -3,8 +3,8 @@
 Intake is the hot path: a backlog is filed at the speed of these few statements. Through
 the ORM each object cost a unit-of-work flush and each query an ORM compile, most of the
 database time per message, so here rows go in as plain INSERTs and lookups are plain
-SELECTs of one column, on the transaction's connection (rows.py). Part of the one
-transaction object services use (repository.py).
+SELECTs of one column, prepared once and run on the transaction's connection
+(prepared.py). Part of the one transaction object services use (repository.py).
 """
 
 from __future__ import annotations

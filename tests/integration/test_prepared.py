@@ -4,6 +4,7 @@ SQLite and PostgreSQL, and fail the same way."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,10 +12,12 @@ import pytest
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from mailbot.adapters.db.orm import CASES, MESSAGES
+from mailbot.adapters.db.intake_rows import FEW
+from mailbot.adapters.db.orm import CASES, MESSAGES, OUTBOX
 from mailbot.adapters.db.prepared import Prepared
 from mailbot.adapters.db.repository import SqlStore
-from mailbot.services.ports import Conflict, StoreUnavailable
+from mailbot.domain.model import Address
+from mailbot.services.ports import Conflict, OutboundMail, StoreUnavailable
 
 LONDON_SUMMER = dt.timezone(dt.timedelta(hours=1))
 CASE = dict(reference="FB-2026-PREP0001", token="t" * 40, kind="complaint", stage=1,
@@ -126,3 +129,36 @@ def test_a_lost_connection_is_invalidated_and_the_next_transaction_works(
             assert not tx.reference_taken("FB-2026-GONE0001")
     finally:
         store.close()
+
+
+def outbound(n: int) -> OutboundMail:
+    raw = f"Message-ID: <q{n}@council.example>\r\n\r\nmail {n}\r\n".encode()
+    return OutboundMail("reminder", f"<q{n}@council.example>", None,
+                        Address("Feedback", "feedback@council.example"),
+                        "bounces@council.example", (f"Officer{n}@Council.example",),
+                        f"mail {n}", f"mail {n}", raw, hashlib.sha256(raw).hexdigest(),
+                        f"b{n:039d}")
+
+
+@pytest.mark.parametrize("count", [1, FEW, FEW + 1, 40])
+def test_queued_mail_is_stored_in_order_one_by_one_or_in_batches(database_url: str,
+                                                                 count: int) -> None:
+    """A message's few go by prepared inserts, a scheduled run's many in batches: the same
+    rows either way, each outbox item with its own message."""
+    store = SqlStore(database_url)
+    try:
+        at = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+        with store.transaction() as tx:
+            items = tx.queue_many([(None, outbound(n)) for n in range(count)], at)
+        with store.engine.connect() as connection:
+            rows = connection.execute(
+                select(OUTBOX.c.id, OUTBOX.c.recipient, OUTBOX.c.status, MESSAGES.c.message_id,
+                       MESSAGES.c.raw, MESSAGES.c.at)
+                .join(MESSAGES, OUTBOX.c.message_pk == MESSAGES.c.id).order_by(OUTBOX.c.id)
+            ).all()
+    finally:
+        store.close()
+    assert [r.id for r in rows] == items
+    assert [(r.recipient, r.status, r.message_id, r.raw, r.at) for r in rows] == [
+        (f"officer{n}@council.example", "queued", f"<q{n}@council.example>",
+         outbound(n).raw, at) for n in range(count)]

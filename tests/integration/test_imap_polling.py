@@ -112,10 +112,18 @@ def test_server_restart_mid_poll_loses_and_repeats_nothing(app: App,
     raws = [(MAIL / NAMES[i % 3]).read_bytes().replace(
         b"Message-ID: <", f"Message-ID: <r{i}-".encode()) for i in range(300)]
     dovecot.append_many("feedback", "INBOX", raws)
-    timer = threading.Timer(0.8, dovecot.restart)
-    timer.start()
+
+    def restart_after_the_first_batch() -> None:
+        # Not after a fixed delay: a fast pass had filed the whole backlog before it.
+        deadline = time.monotonic() + 60
+        while len(app.store.cases(CaseFilter())) < BATCH and time.monotonic() < deadline:
+            time.sleep(0.01)
+        dovecot.restart()
+
+    restarter = threading.Thread(target=restart_after_the_first_batch)
+    restarter.start()
     first = poll(app)
-    timer.join()
+    restarter.join()
     for _ in range(5):
         if not dovecot.folder_uids("feedback", "INBOX"):
             break

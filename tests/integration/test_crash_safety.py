@@ -27,7 +27,7 @@ from tests.daemonproc import DaemonProcess, backlog, wait_until
 from tests.imapserver import DovecotServer
 from tests.integration.test_daemon_process import counts
 
-BACKLOG = 400
+BACKLOG = 800  # enough that the kills are spent before a fast daemon drains it
 KILLS = 8
 SENDING = "outbox: this process sends the outbox"
 SEED = int(os.environ.get("MAILBOT_CRASH_SEED", "20261123"))

@@ -17,7 +17,7 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 
-from mailbot.adapters.address_text import plain_addresses
+from mailbot.adapters.address_text import parsed_addresses, plain_addresses
 from mailbot.adapters.header_cache import PARSING_POLICY
 from mailbot.adapters.html_text import html_to_text
 from mailbot.domain.model import Address, Attachment, DeliveryReport, Inbound
@@ -86,20 +86,6 @@ def _addresses(msg: Message, name: str) -> tuple[Address, ...]:
     pairs = plain if plain is not None else parsed_addresses(msg, name)
     return tuple(Address(clean(n, MAX_NAME), clean(e, MAX_ADDRESS)) for n, e in pairs
                  if "@" in e and len(e) <= MAX_ADDRESS)
-
-
-def parsed_addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    """(name, address) pairs as the default policy parsed an address field (To, From...);
-    others (Delivered-To) are split from their text."""
-    try:
-        header = msg.get(name)
-        if header is None:
-            return []
-        if hasattr(header, "addresses"):
-            return [(a.display_name, a.addr_spec) for a in header.addresses]
-        return email.utils.getaddresses([str(header).strip()])
-    except Exception:  # a malformed header must never stop intake
-        return []
 
 
 def _msgid(value: str | None) -> str | None:

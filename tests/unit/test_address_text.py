@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mailbot.adapters.address_text import plain_addresses
+from mailbot.adapters.address_text import parsed_addresses, plain_addresses
 from mailbot.adapters.header_cache import PARSING_POLICY
-from mailbot.adapters.parse import _raw_header, parsed_addresses
+from mailbot.adapters.parse import _raw_header
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FIELDS = ("From", "Sender", "To", "Cc", "Reply-To", "Delivered-To", "X-Original-To")
